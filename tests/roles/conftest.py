@@ -1,0 +1,82 @@
+"""Fixtures for role tests that need a real phoenix host.
+
+Each test module gets its own container from playbooks/local_hosts.yml (the
+mechanism `make up` uses), on a network of its own, removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Run:
+    rc: int
+    output: str
+
+
+def ansible_playbook(*args: str, cwd: Path = ROOT, env: dict | None = None) -> Run:
+    result = subprocess.run(
+        ["ansible-playbook", *args],
+        cwd=cwd,
+        env=env or os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    return Run(result.returncode, result.stdout + result.stderr)
+
+
+@dataclass
+class PhoenixHost:
+    name: str
+    container: str
+    inventory: Path
+
+    def docker(self, *args: str) -> str:
+        return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
+
+    def exec(self, *argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", "exec", self.container, *argv], capture_output=True, text=True, check=False)
+
+    def filesystem_changes(self) -> set[str]:
+        """Every path changed since the image, as `docker diff` reports it."""
+        return set(self.docker("diff", self.container).splitlines())
+
+    def address(self) -> str:
+        networks = json.loads(self.docker("inspect", self.container))[0]["NetworkSettings"]["Networks"]
+        return next(iter(networks.values()))["IPAddress"]
+
+
+@pytest.fixture(scope="module")
+def phoenix_host(tmp_path_factory, request):
+    name = "host"
+    network = f"phoenix-pytest-{request.module.__name__.rsplit('.', 1)[-1].replace('_', '-')}"
+    inventory = tmp_path_factory.mktemp("inventory") / "hosts.yml"
+    inventory.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "hosts": {name: {"ansible_host": f"{network}-{name}"}},
+                    "vars": {"ansible_connection": "community.docker.docker", "ansible_user": "root"},
+                }
+            }
+        )
+    )
+    local_hosts = ["-i", str(inventory), "playbooks/local_hosts.yml", "-e", f"local_hosts_network={network}"]
+    up = ansible_playbook(*local_hosts)
+    assert up.rc == 0, up.output
+    try:
+        yield PhoenixHost(name, f"{network}-{name}", inventory)
+    finally:
+        down = ansible_playbook(*local_hosts, "-e", "local_hosts_state=absent")
+        assert down.rc == 0, down.output
