@@ -7,33 +7,13 @@ mechanism `make up` uses), on a network of its own, removed afterwards.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Run:
-    rc: int
-    output: str
-
-
-def ansible_playbook(*args: str, cwd: Path = ROOT, env: dict | None = None) -> Run:
-    result = subprocess.run(
-        ["ansible-playbook", *args],
-        cwd=cwd,
-        env=env or os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    return Run(result.returncode, result.stdout + result.stderr)
+from tests.support.ansible import ansible_playbook
 
 
 @dataclass

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, ansible_playbook
+from tests.support import ROOT
+from tests.support.ansible import ansible_playbook
 
 PLAYBOOK = """\
 - name: Apply the base role
