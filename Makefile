@@ -20,7 +20,7 @@ help:
 	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role>"
 
 deps:
-	@scripts/apt-install debootstrap git openssh-client ca-certificates
+	@scripts/apt-install debootstrap git openssh-client ca-certificates postgresql haproxy
 
 venv: deps
 	@scripts/venv

@@ -1,0 +1,191 @@
+"""Fixtures for the module tests: real servers, never mocks.
+
+- `postgres`: a PostgreSQL 15 cluster from Debian's packages, initialised in
+  a temporary folder and started for the session (as the postgres user, which
+  PostgreSQL insists on), on 127.0.0.1 only.
+- `http_app`: a real HTTP server on 127.0.0.1 whose answers a test shapes.
+- `haproxy`: Debian's HAProxy in front of such servers, with an admin socket.
+- `run_module`: runs a module's real main() with given arguments and returns
+  what it would have returned to Ansible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.support.postgres import free_port, temporary_postgres
+
+
+# -- running modules ------------------------------------------------------------
+
+
+@pytest.fixture
+def run_module():
+    """run_module("db_migrate", {...}, check_mode=False) -> the module's result dict."""
+    from ansible.module_utils.testing import patch_module_args
+
+    def run(name: str, args: dict, check_mode: bool = False) -> dict:
+        module = __import__(f"ansible_collections.phoenix.deploy.plugins.modules.{name}", fromlist=["main"])
+        out = io.StringIO()
+        with patch_module_args({**args, "_ansible_check_mode": check_mode}), contextlib.redirect_stdout(out):
+            with pytest.raises(SystemExit):
+                module.main()
+        return json.loads(out.getvalue())
+
+    return run
+
+
+# -- PostgreSQL -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    # fsync off: the tests prove behaviour, not durability.
+    with temporary_postgres({"fsync": "off"}) as server:
+        yield server
+
+
+@pytest.fixture
+def database(postgres):
+    name = postgres.create_database()
+    yield name
+    postgres.drop_database(name)
+
+
+# -- HTTP ---------------------------------------------------------------------------
+
+
+@dataclass
+class Behaviour:
+    """How an HTTP app answers: every `fail_every`-th request gets 500, each
+    answer waits `delay` seconds, and /version says `version`."""
+
+    version: str = "v1.0.0"
+    delay: float = 0.0
+    fail_every: int = 0
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class HTTPApp:
+    def __init__(self, behaviour: Behaviour):
+        self.behaviour = behaviour
+        app = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the name http.server calls
+                b = app.behaviour
+                with b.lock:
+                    b.requests += 1
+                    number = b.requests
+                if b.delay:
+                    time.sleep(b.delay)
+                if b.fail_every and number % b.fail_every == 0:
+                    self.answer(500, {"error": "injected"})
+                elif self.path == "/version":
+                    self.answer(200, {"version": b.version})
+                elif self.path == "/healthz":
+                    self.answer(200, {"status": "ok", "checks": {"database": "ok"}})
+                else:
+                    self.answer(404, {"error": "not found"})
+
+            def answer(self, status: int, document: dict) -> None:
+                body = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_app():
+    """http_app(version=..., delay=..., fail_every=...) starts one more server."""
+    apps: list[HTTPApp] = []
+
+    def start(**behaviour) -> HTTPApp:
+        apps.append(HTTPApp(Behaviour(**behaviour)))
+        return apps[-1]
+
+    yield start
+    for app in apps:
+        app.close()
+
+
+# -- HAProxy --------------------------------------------------------------------------
+
+HAPROXY_CFG = """\
+global
+    stats socket {socket} mode 600 level admin
+    log stdout format raw local0 err
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 10s
+    timeout server 10s
+
+frontend web
+    bind 127.0.0.1:{port}
+    default_backend app
+
+backend app
+    balance roundrobin
+{servers}
+"""
+
+
+@dataclass
+class HAProxy:
+    url: str
+    socket: str
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    """haproxy({"canary1": app, ...}) starts HAProxy with those servers in backend `app`."""
+    processes = []
+
+    def start(servers: dict[str, HTTPApp]) -> HAProxy:
+        port = free_port()
+        sock = str(tmp_path / "admin.sock")
+        lines = "\n".join(f"    server {name} 127.0.0.1:{app.port}" for name, app in servers.items())
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(HAPROXY_CFG.format(socket=sock, port=port, servers=lines))
+        subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
+        process = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append(process)
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        return HAProxy(url=f"http://127.0.0.1:{port}", socket=sock)
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
