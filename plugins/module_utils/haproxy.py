@@ -1,0 +1,66 @@
+# Copyright: (c) 2026, phoenix.deploy maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A client for HAProxy's runtime API (the admin socket)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+from typing import Any
+
+# Per-server counters of HTTP responses by class, from `show stat`.
+RESPONSE_FIELDS = ("hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other")
+
+
+class HAProxyError(Exception):
+    """The admin socket could not be reached or refused a command."""
+
+
+def command(socket_path: str, line: str, timeout: float = 5.0) -> str:
+    """Send one command to the admin socket and return its whole answer."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(socket_path)
+            sock.sendall(line.encode() + b"\n")
+            chunks = []
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    except OSError as error:
+        raise HAProxyError(f"cannot talk to HAProxy at {socket_path}: {error}") from None
+    return b"".join(chunks).decode()
+
+
+def show_stat(socket_path: str) -> list[dict[str, str]]:
+    """`show stat` as one dict per proxy/server row."""
+    text = command(socket_path, "show stat")
+    if not text.startswith("# "):
+        raise HAProxyError(f"unexpected answer to 'show stat' from {socket_path}: {text[:200]!r}")
+    return list(csv.DictReader(io.StringIO(text[2:])))
+
+
+def _int(value: str) -> int:
+    return int(value) if value else 0
+
+
+def server_stats(rows: list[dict[str, str]], backend: str) -> dict[str, dict[str, Any]]:
+    """Counters of each server of `backend`: responses by class, errors,
+    response time average (rtime, ms over the last 1024 requests)."""
+    servers = {}
+    for row in rows:
+        if row["pxname"] != backend or row["svname"] in ("FRONTEND", "BACKEND"):
+            continue
+        counters: dict[str, Any] = {field: _int(row.get(field, "")) for field in RESPONSE_FIELDS}
+        counters["requests"] = sum(counters[field] for field in RESPONSE_FIELDS)
+        counters["eresp"] = _int(row.get("eresp", ""))
+        counters["econ"] = _int(row.get("econ", ""))
+        counters["rtime"] = _int(row.get("rtime", ""))
+        counters["weight"] = _int(row.get("weight", ""))
+        counters["status"] = row.get("status", "")
+        servers[row["svname"]] = counters
+    return servers

@@ -1,0 +1,143 @@
+"""phoenix.deploy.canary_judge against a real HAProxy in front of real HTTP
+servers: a canary that errors or is slow, beside a healthy baseline."""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def send_traffic(url: str, requests: int, stop: threading.Event | None = None) -> None:
+    """A bounded load: `requests` sequential GETs to 127.0.0.1 at most."""
+    for _ in range(requests):
+        if stop is not None and stop.is_set():
+            return
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:
+                answer.read()
+        except urllib.error.HTTPError:
+            pass
+
+
+def judge_under_load(run_module, proxy, requests: int, **args) -> dict:
+    stop = threading.Event()
+    load = threading.Thread(target=send_traffic, args=(proxy.url, requests, stop))
+    load.start()
+    try:
+        return run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "sample_interval": 0.2, **args})
+    finally:
+        stop.set()
+        load.join()
+
+
+def test_a_healthy_canary_passes(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(), "base1": http_app(), "base2": http_app()})
+
+    result = judge_under_load(run_module, proxy, 3000, canary=["canary1"], baseline=["base1", "base2"],
+                              window=3, min_requests=30)
+
+    assert result["verdict"] == "pass", result["reasons"]
+    evidence = result["evidence"]
+    assert evidence["canary"]["requests"] >= 30
+    assert evidence["canary"]["errors"] == 0
+    assert evidence["baseline"]["requests"] >= 2 * 30
+    assert evidence["latency_source"] == "haproxy_rtime"
+
+
+def test_a_canary_that_errors_fails_with_its_error_rate_as_evidence(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(fail_every=5), "base1": http_app(), "base2": http_app()})
+
+    result = judge_under_load(run_module, proxy, 3000, canary=["canary1"], baseline=["base1", "base2"],
+                              window=3, min_requests=30, max_error_rate=0.05)
+
+    assert result["verdict"] == "fail"
+    canary = result["evidence"]["canary"]
+    assert canary["hrsp_5xx"] > 0
+    assert canary["error_rate"] == pytest.approx(0.2, abs=0.05)
+    assert result["evidence"]["baseline"]["hrsp_5xx"] == 0
+    assert any("canary error rate" in reason and "above 0.05" in reason for reason in result["reasons"])
+
+
+def test_a_slow_canary_fails_on_latency_with_a_significant_test(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(delay=0.03), "base1": http_app(), "base2": http_app()})
+
+    result = judge_under_load(run_module, proxy, 3000, canary=["canary1"], baseline=["base1", "base2"],
+                              window=4, min_requests=20, max_latency_ratio=2.0)
+
+    assert result["verdict"] == "fail", result["reasons"]
+    evidence = result["evidence"]
+    assert evidence["latency_ratio"] > 2.0
+    assert evidence["mann_whitney"]["p_value"] < 0.05
+    assert any("canary is slower" in reason for reason in result["reasons"])
+
+
+def test_too_few_canary_requests_is_inconclusive(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(fail_every=2), "base1": http_app()})
+
+    result = judge_under_load(run_module, proxy, 10, canary=["canary1"], baseline=["base1"],
+                              window=1, min_requests=100)
+
+    assert result["verdict"] == "inconclusive"
+    assert "100 needed" in result["reasons"][0]
+
+
+def test_probe_samples_take_the_place_of_haproxy_averages(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(), "base1": http_app()})
+    slow = [20.0 + i % 5 for i in range(40)]
+    fast = [5.0 + i % 5 for i in range(40)]
+
+    result = judge_under_load(run_module, proxy, 3000, canary=["canary1"], baseline=["base1"], window=1,
+                              min_requests=5, canary_samples_ms=slow, baseline_samples_ms=fast)
+
+    assert result["evidence"]["latency_source"] == "probes"
+    assert result["evidence"]["canary"]["latency_ms"]["count"] == 40
+    assert result["verdict"] == "fail"
+
+
+def test_an_unknown_server_or_socket_is_named(run_module, http_app, haproxy, tmp_path):
+    proxy = haproxy({"canary1": http_app(), "base1": http_app()})
+
+    unknown = run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["canary9"], "baseline": ["base1"]})
+    assert unknown["failed"] is True
+    assert "backend app has no server canary9 (it has: base1, canary1)" in unknown["msg"]
+
+    missing = tmp_path / "nowhere.sock"
+    no_socket = run_module("canary_judge", {"socket": str(missing), "backend": "app", "canary": ["a"], "baseline": ["b"]})
+    assert no_socket["failed"] is True
+    assert f"cannot talk to HAProxy at {missing}" in no_socket["msg"]
+
+    both = run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["base1"], "baseline": ["base1"]})
+    assert "cannot be canary and baseline at once" in both["msg"]
+
+
+def test_judging_changes_nothing(run_module, http_app, haproxy):
+    from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import server_stats, show_stat
+
+    proxy = haproxy({"canary1": http_app(), "base1": http_app()})
+
+    def state():
+        return {name: (s["weight"], s["status"]) for name, s in server_stats(show_stat(proxy.socket), "app").items()}
+
+    before = state()
+    result = run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["canary1"],
+                                         "baseline": ["base1"], "window": 0.5, "sample_interval": 0.1})
+    assert result["changed"] is False
+    assert state() == before
+
+
+def test_a_baseline_faster_than_a_millisecond_still_shows_a_slow_canary():
+    """HAProxy's rtime is whole milliseconds; a fast baseline reads 0 ms."""
+    from ansible_collections.phoenix.deploy.plugins.modules.canary_judge import decide
+
+    params = {"min_requests": 10, "max_error_rate": 0.01, "max_latency_ratio": 2.0, "alpha": 0.05}
+    canary = {"requests": 100, "errors": 0, "error_rate": 0.0}
+    baseline = {"requests": 200, "errors": 0, "error_rate": 0.0}
+    samples = {"canary": [30.0] * 12, "baseline": [0.0] * 12}
+
+    verdict, reasons, evidence = decide(params, canary, baseline, samples, "haproxy_rtime")
+
+    assert verdict == "fail", reasons
+    assert evidence["latency_ratio"] == 30.0
