@@ -2,33 +2,50 @@
 
 These tests run against any inventory, molecule's or a real environment's:
 
-    pytest tests/infra --hosts=ansible://all --ansible-inventory=inventories/<env>
+    pytest tests/infra --hosts=ansible://all --ansible-inventory=inventories/<env> --connection=ansible
 
-Expected values are the role defaults overlaid with the host's inventory
-variables, so the same assertions hold in molecule, in dev and in production.
+Each role records what it put in place, rendered, as a local fact
+(/etc/ansible/facts.d/phoenix_<role>.fact); the tests compare what really
+runs on the host against that record.
+
+A test module about some kinds of server says so with `phoenix_group = "db"`
+(or a list of groups): its tests run on the hosts of those inventory groups
+and are deselected on the others (they are not about them).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import pytest
-import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _role_defaults(role: str) -> dict:
-    path = ROOT / "roles" / role / "defaults" / "main.yml"
-    return yaml.safe_load(path.read_text()) or {}
+def pytest_collection_modifyitems(config, items):
+    selected, deselected = [], []
+    for item in items:
+        wanted = getattr(item.module, "phoenix_group", None)
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        host = getattr(item, "callspec", None) and item.callspec.params.get("_testinfra_host")
+        if wanted and host is not None and not set(wanted) & set(host.ansible.get_variables().get("group_names", [])):
+            deselected.append(item)
+        else:
+            selected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 @pytest.fixture(scope="module")
-def hostvars(host):
-    """Role defaults overlaid with what the inventory sets for this host."""
-    variables = _role_defaults("base")
-    variables.update(host.ansible.get_variables())
-    return variables
+def recorded(host):
+    """recorded("base") -> what the base role put in place on this host."""
+
+    def read(role: str) -> dict:
+        path = f"/etc/ansible/facts.d/phoenix_{role}.fact"
+        fact = host.file(path)
+        assert fact.exists, f"{path} is missing: has the {role} role converged on {host.backend.get_hostname()}?"
+        return json.loads(fact.content_string)
+
+    return read
 
 
 @pytest.fixture

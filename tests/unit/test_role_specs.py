@@ -20,8 +20,12 @@ def defaults(role: str) -> dict:
 
 
 def spec_options(role: str) -> dict:
-    specs = load(ROOT / "roles" / role / "meta" / "argument_specs.yml")
-    return specs["argument_specs"]["main"]["options"]
+    """The options of every entry point (main, and tasks_from ones)."""
+    specs = load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]
+    options: dict = {}
+    for entry_point in specs.values():
+        options.update(entry_point.get("options", {}))
+    return options
 
 
 def test_there_are_roles():

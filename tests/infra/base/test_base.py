@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+
+@pytest.fixture(scope="module")
+def base(recorded):
+    return recorded("base")
+
 
 def sshd_settings(host) -> dict[str, str]:
     """The settings sshd really runs with, from `sshd -T`."""
@@ -15,8 +22,8 @@ def sshd_settings(host) -> dict[str, str]:
     return settings
 
 
-def test_deploy_user_has_keys_and_no_password(host, hostvars):
-    user = host.user(hostvars["base_deploy_user"])
+def test_deploy_user_has_keys_and_no_password(host, base):
+    user = host.user(base["deploy_user"])
     assert user.exists
     assert user.password in ("*", "!", "!*"), "the deploy user must not have a password"
     keys = host.file(f"{user.home}/.ssh/authorized_keys")
@@ -25,14 +32,14 @@ def test_deploy_user_has_keys_and_no_password(host, hostvars):
     assert lines, "the deploy user has no authorized keys"
 
 
-def test_deploy_user_may_sudo_without_password(host, hostvars):
-    name = hostvars["base_deploy_user"]
+def test_deploy_user_may_sudo_without_password(host, base):
+    name = base["deploy_user"]
     result = host.run("sudo -l -U %s", name)
     assert result.rc == 0
     assert "(ALL : ALL) NOPASSWD: ALL" in result.stdout
 
 
-def test_sshd_runs_hardened(host, hostvars, assert_service_up):
+def test_sshd_runs_hardened(host, base, assert_service_up):
     assert_service_up("ssh")
     settings = sshd_settings(host)
     assert settings["permitrootlogin"] == "no"
@@ -41,12 +48,12 @@ def test_sshd_runs_hardened(host, hostvars, assert_service_up):
     assert settings["permitemptypasswords"] == "no"
     assert settings["pubkeyauthentication"] == "yes"
     assert settings["authenticationmethods"] == "publickey"
-    assert hostvars["base_deploy_user"] in settings["allowusers"].split()
-    assert settings["port"] == str(hostvars["base_sshd_port"])
+    assert base["deploy_user"] in settings["allowusers"].split()
+    assert settings["port"] == str(base["sshd_port"])
 
 
-def test_sshd_listens_on_its_port(host, hostvars):
-    assert host.socket(f"tcp://0.0.0.0:{hostvars['base_sshd_port']}").is_listening
+def test_sshd_listens_on_its_port(host, base):
+    assert host.socket(f"tcp://0.0.0.0:{base['sshd_port']}").is_listening
 
 
 def _phoenix_ruleset(host) -> list[dict]:
@@ -75,49 +82,47 @@ def _accepted_ports(rules: list[dict]) -> set[tuple[str, int]]:
     return accepted
 
 
-def test_firewall_drops_all_but_declared_ports(host, hostvars, assert_service_up):
+def test_firewall_drops_all_but_declared_ports(host, base, assert_service_up):
     assert_service_up("nftables")
     assert _input_policy(host) == "drop"
-    declared = {("tcp", int(hostvars["base_sshd_port"]))}
-    for layer in ("base_firewall_allow", "base_firewall_group_allow", "base_firewall_host_allow"):
-        for rule in hostvars.get(layer, []):
-            declared.add((rule.get("proto", "tcp"), int(rule["port"])))
+    declared = {("tcp", int(base["sshd_port"]))}
+    for rule in base["firewall_rules"]:
+        declared.add((rule.get("proto", "tcp"), int(rule["port"])))
     assert _accepted_ports(_phoenix_ruleset(host)) == declared
 
 
-def test_firewall_limits_sources_where_declared(host, hostvars):
+def test_firewall_limits_sources_where_declared(host, base):
     ruleset = host.check_output("nft list table inet phoenix")
-    for layer in ("base_firewall_allow", "base_firewall_group_allow", "base_firewall_host_allow"):
-        for rule in hostvars.get(layer, []):
-            for source in rule.get("sources", []):
-                assert source in ruleset, f"source {source} of port {rule['port']} is not in the ruleset"
+    for rule in base["firewall_rules"]:
+        for source in rule.get("sources", []):
+            assert source in ruleset, f"source {source} of port {rule['port']} is not in the ruleset"
 
 
-def test_chrony_keeps_time(host, hostvars, assert_service_up):
+def test_chrony_keeps_time(host, base, assert_service_up):
     assert_service_up("chrony")
     conf = host.file("/etc/chrony/chrony.conf").content_string
-    for server in hostvars["base_time_servers"]:
+    for server in base["time_servers"]:
         assert f"pool {server} iburst" in conf
     assert host.run("chronyc -n tracking").rc == 0
 
 
-def test_timezone_and_locale(host, hostvars):
-    assert host.file("/etc/localtime").linked_to.endswith("/" + hostvars["base_timezone"])
-    assert f"LANG={hostvars['base_locale']}" in host.file("/etc/default/locale").content_string
+def test_timezone_and_locale(host, base):
+    assert host.file("/etc/localtime").linked_to.endswith("/" + base["timezone"])
+    assert f"LANG={base['locale']}" in host.file("/etc/default/locale").content_string
     available = host.check_output("locale -a").replace(".utf8", ".UTF-8").split()
-    assert hostvars["base_locale"] in available
+    assert base["locale"] in available
 
 
-def test_journald_is_limited(host, hostvars):
+def test_journald_is_limited(host, base):
     conf = host.file("/etc/systemd/journald.conf.d/phoenix.conf").content_string
-    assert f"SystemMaxUse={hostvars['base_journald_system_max_use']}" in conf
+    assert f"SystemMaxUse={base['journald_system_max_use']}" in conf
     assert "Storage=persistent" in conf
     assert host.service("systemd-journald").is_running
 
 
-def test_unattended_upgrades_follow_the_switch(host, hostvars):
+def test_unattended_upgrades_follow_the_switch(host, base):
     periodic = host.file("/etc/apt/apt.conf.d/20auto-upgrades").content_string
-    expected = "1" if hostvars["base_unattended_upgrades_enabled"] else "0"
+    expected = "1" if base["unattended_upgrades_enabled"] else "0"
     assert f'APT::Periodic::Unattended-Upgrade "{expected}";' in periodic
     assert host.package("unattended-upgrades").is_installed
 
