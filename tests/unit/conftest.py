@@ -151,11 +151,8 @@ defaults
 
 frontend web
     bind 127.0.0.1:{port}
-    default_backend app
-
-backend app
-    balance roundrobin
-{servers}
+    use_backend %[str(live),map({map_file},app)]
+{backends}
 """
 
 
@@ -163,19 +160,28 @@ backend app
 class HAProxy:
     url: str
     socket: str
+    map_file: str
+    config: str
 
 
 @pytest.fixture
 def haproxy(tmp_path):
-    """haproxy({"canary1": app, ...}) starts HAProxy with those servers in backend `app`."""
+    """haproxy({"canary1": app, ...}) starts HAProxy with those servers in
+    backend `app`; haproxy(backends={"blue": {...}, "green": {...}}, live="blue")
+    with a backend per color, routed by the key `live` of a map file."""
     processes = []
 
-    def start(servers: dict[str, HTTPApp]) -> HAProxy:
+    def start(servers: dict[str, HTTPApp] | None = None, backends: dict | None = None, live: str | None = None) -> HAProxy:
         port = free_port()
         sock = str(tmp_path / "admin.sock")
-        lines = "\n".join(f"    server {name} 127.0.0.1:{app.port}" for name, app in servers.items())
+        map_file = tmp_path / "live-color.map"
+        map_file.write_text(f"live {live}\n" if live else "")
+        blocks = []
+        for backend, members in (backends or {"app": servers}).items():
+            lines = "\n".join(f"    server {name} 127.0.0.1:{app.port}" for name, app in members.items())
+            blocks.append(f"backend {backend}\n    balance roundrobin\n{lines}\n")
         config = tmp_path / "haproxy.cfg"
-        config.write_text(HAPROXY_CFG.format(socket=sock, port=port, servers=lines))
+        config.write_text(HAPROXY_CFG.format(socket=sock, port=port, map_file=map_file, backends="\n".join(blocks)))
         subprocess.run(["haproxy", "-c", "-q", "-f", str(config)], check=True)
         process = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         processes.append(process)
@@ -183,7 +189,7 @@ def haproxy(tmp_path):
             if os.path.exists(sock):
                 break
             time.sleep(0.05)
-        return HAProxy(url=f"http://127.0.0.1:{port}", socket=sock)
+        return HAProxy(url=f"http://127.0.0.1:{port}", socket=sock, map_file=str(map_file), config=str(config))
 
     yield start
     for process in processes:

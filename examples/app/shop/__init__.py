@@ -1,0 +1,1 @@
+"""A small shop: the sample application phoenix.deploy ships in its tests."""

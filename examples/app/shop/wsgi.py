@@ -1,0 +1,84 @@
+"""The shop's WSGI application.
+
+    GET  /healthz   200 when the database answers, else 503
+    GET  /version   {"version": "<release tag>"}
+    GET  /items     the items, from the database
+    POST /items     {"name": "..."} adds one
+
+Settings come from the JSON file named by APP_CONFIG (database, flags); each
+worker reads it when it starts, so a graceful reload (HUP) applies changes.
+The release tag is in the RELEASE file the build puts beside this package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import psycopg2
+
+from shop import items as catalogue
+
+RELEASE_FILE = Path(__file__).resolve().parent.parent / "RELEASE"
+RELEASE = RELEASE_FILE.read_text().strip() if RELEASE_FILE.exists() else "unreleased"
+
+
+def load_config() -> dict:
+    path = os.environ.get("APP_CONFIG", "")
+    return json.loads(Path(path).read_text()) if path else {}
+
+
+CONFIG = load_config()
+
+
+def connect():
+    db = CONFIG.get("database", {})
+    return psycopg2.connect(
+        host=db.get("host", "localhost"), port=db.get("port", 5432), dbname=db.get("name", "shop"),
+        user=db.get("user", "shop"), password=db.get("password", ""), connect_timeout=3,
+    )
+
+
+def respond(start_response, status: str, document) -> list[bytes]:
+    body = json.dumps(document).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def healthz(environ, start_response):
+    try:
+        with connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        return respond(start_response, "200 OK", {"status": "ok", "release": RELEASE, "checks": {"database": "ok"}})
+    except psycopg2.Error as error:
+        return respond(start_response, "503 Service Unavailable",
+                       {"status": "failing", "release": RELEASE, "checks": {"database": str(error).strip()}})
+
+
+def items(environ, start_response):
+    try:
+        with connect() as conn, conn.cursor() as cur:
+            if environ["REQUEST_METHOD"] == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                name = json.loads(environ["wsgi.input"].read(length) or b"{}").get("name", "")
+                if not name:
+                    return respond(start_response, "400 Bad Request", {"error": "name is required"})
+                return respond(start_response, "201 Created", {"id": catalogue.add(cur, name), "name": name})
+            return respond(start_response, "200 OK", catalogue.listing(cur))
+    except catalogue.Broken as error:
+        return respond(start_response, "500 Internal Server Error", {"error": str(error)})
+
+
+ROUTES = {
+    "/healthz": healthz,
+    "/version": lambda environ, start_response: respond(start_response, "200 OK", {"version": RELEASE}),
+    "/items": items,
+}
+
+
+def application(environ, start_response):
+    handler = ROUTES.get(environ.get("PATH_INFO", "/"))
+    if handler is None:
+        return respond(start_response, "404 Not Found", {"error": "not found"})
+    return handler(environ, start_response)

@@ -1,0 +1,68 @@
+"""phoenix.deploy.live_color against a real HAProxy routing by a color map."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+
+def serving(proxy) -> str:
+    with urllib.request.urlopen(f"{proxy.url}/version", timeout=5) as answer:
+        return json.load(answer)["version"]
+
+
+def colors(http_app, haproxy):
+    blue, green = http_app(version="blue-release"), http_app(version="green-release")
+    return haproxy(backends={"blue": {"blue1": blue}, "green": {"green1": green}}, live="blue")
+
+
+def test_reading_the_live_color_changes_nothing(run_module, http_app, haproxy):
+    proxy = colors(http_app, haproxy)
+
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file})
+
+    assert result == {"changed": False, "color": "blue", "previous": "blue", "invocation": result["invocation"]}
+    assert serving(proxy) == "blue-release"
+
+
+def test_switching_moves_traffic_at_once_and_is_written_down(run_module, http_app, haproxy):
+    proxy = colors(http_app, haproxy)
+    assert serving(proxy) == "blue-release"
+
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file, "color": "green"})
+
+    assert result["changed"] is True
+    assert (result["previous"], result["color"]) == ("blue", "green")
+    assert {serving(proxy) for _ in range(10)} == {"green-release"}
+    with open(proxy.map_file) as handle:
+        assert handle.read() == "live green\n"
+
+
+def test_switching_to_the_live_color_changes_nothing(run_module, http_app, haproxy):
+    proxy = colors(http_app, haproxy)
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file, "color": "blue"})
+    assert result["changed"] is False
+
+
+def test_check_mode_reports_the_switch_and_makes_none(run_module, http_app, haproxy):
+    proxy = colors(http_app, haproxy)
+
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file, "color": "green"}, check_mode=True)
+
+    assert result["changed"] is True
+    assert serving(proxy) == "blue-release"
+    with open(proxy.map_file) as handle:
+        assert handle.read() == "live blue\n"
+
+
+def test_a_map_without_the_live_entry_is_a_clear_failure(run_module, http_app, haproxy):
+    proxy = haproxy({"app1": http_app()})
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file, "color": "green"})
+    assert result["failed"] is True
+    assert "has no 'live' entry" in result["msg"]
+
+
+def test_an_unknown_color_is_refused(run_module):
+    result = run_module("live_color", {"color": "purple"})
+    assert result["failed"] is True
+    assert "color" in result["msg"] and "purple" in result["msg"]
