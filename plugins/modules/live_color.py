@@ -13,6 +13,8 @@ description:
     file. This module reads that entry through HAProxy's admin socket, and switches it with one runtime API
     call (C(set map)), with no reload. Requests in flight finish where they started.
   - The new color is also written to the map file, so that a reload or restart keeps it.
+  - It refuses to switch to a color with no server UP, naming each server's state, unless
+    O(require_up=false).
 version_added: 0.1.0
 author:
   - Phoenix Deploy Maintainers (@phoenix-deploy)
@@ -35,6 +37,10 @@ options:
     description: The map file HAProxy's frontend reads the live color from.
     type: path
     default: /etc/haproxy/live-color.map
+  require_up:
+    description: Refuse to switch to a color none of whose servers is UP.
+    type: bool
+    default: true
 seealso:
   - module: phoenix.deploy.canary_judge
 """
@@ -72,7 +78,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import HAProxyError, command
+from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import HAProxyError, command, server_stats, show_stat
 
 KEY = "live"
 
@@ -87,6 +93,15 @@ def read_live(socket_path: str, map_file: str) -> str | None:
     if "Unknown map" in answer or "Unknown command" in answer:
         raise HAProxyError(f"HAProxy at {socket_path} has no map {map_file}: {answer.strip()}")
     return None
+
+
+def servers_down(socket_path: str, backend: str) -> str | None:
+    """None when a server of `backend` takes traffic (UP, or not health
+    checked), else what each one is."""
+    servers = server_stats(show_stat(socket_path), backend)
+    if any(s["status"].startswith("UP") or s["status"] == "no check" for s in servers.values()):
+        return None
+    return ", ".join(f"{name}: {s['status']}" for name, s in sorted(servers.items())) or "no servers"
 
 
 def persist(map_file: str, color: str) -> None:
@@ -106,6 +121,7 @@ def main() -> None:
             "color": {"type": "str", "choices": ["blue", "green"]},
             "socket": {"type": "path", "default": "/run/haproxy/admin.sock"},
             "map_file": {"type": "path", "default": "/etc/haproxy/live-color.map"},
+            "require_up": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
@@ -116,6 +132,10 @@ def main() -> None:
             module.fail_json(msg=f"the map {map_file} has no '{KEY}' entry: the frontend does not know which color serves")
         if wanted is None or wanted == previous:
             module.exit_json(changed=False, color=previous, previous=previous)
+        if module.params["require_up"]:
+            down = servers_down(socket_path, wanted)
+            if down:
+                module.fail_json(msg=f"refusing to switch to {wanted}: none of its servers is UP ({down})", color=previous, previous=previous)
         if not module.check_mode:
             answer = command(socket_path, f"set map {map_file} {KEY} {wanted}").strip()
             if answer:

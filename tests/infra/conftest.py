@@ -63,3 +63,12 @@ def assert_service_up(host):
         )
 
     return check
+
+
+def http_get(host, url: str) -> str:
+    """GET `url` from the host itself with its python3 (no curl on a bare
+    phoenix host); the body, or a failed assertion on any error status."""
+    return host.check_output(
+        "python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' %s",
+        url,
+    )

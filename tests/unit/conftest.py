@@ -171,14 +171,16 @@ def haproxy(tmp_path):
     with a backend per color, routed by the key `live` of a map file."""
     processes = []
 
-    def start(servers: dict[str, HTTPApp] | None = None, backends: dict | None = None, live: str | None = None) -> HAProxy:
+    def start(servers: dict[str, HTTPApp] | None = None, backends: dict | None = None, live: str | None = None,
+              check: bool = False) -> HAProxy:
         port = free_port()
         sock = str(tmp_path / "admin.sock")
         map_file = tmp_path / "live-color.map"
         map_file.write_text(f"live {live}\n" if live else "")
         blocks = []
         for backend, members in (backends or {"app": servers}).items():
-            lines = "\n".join(f"    server {name} 127.0.0.1:{app.port}" for name, app in members.items())
+            health = " check inter 200ms fall 1" if check else ""
+            lines = "\n".join(f"    server {name} 127.0.0.1:{app.port}{health}" for name, app in members.items())
             blocks.append(f"backend {backend}\n    balance roundrobin\n{lines}\n")
         config = tmp_path / "haproxy.cfg"
         config.write_text(HAPROXY_CFG.format(socket=sock, port=port, map_file=map_file, backends="\n".join(blocks)))

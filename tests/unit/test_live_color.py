@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 
@@ -66,3 +67,22 @@ def test_an_unknown_color_is_refused(run_module):
     result = run_module("live_color", {"color": "purple"})
     assert result["failed"] is True
     assert "color" in result["msg"] and "purple" in result["msg"]
+
+
+def test_it_refuses_a_color_with_no_server_up(run_module, http_app, haproxy):
+    from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import server_stats, show_stat
+    from tests.support.postgres import free_port
+
+    blue = http_app(version="blue-release")
+    dead = type("Dead", (), {"port": free_port()})()  # nothing listens there
+    proxy = haproxy(backends={"blue": {"blue1": blue}, "green": {"green1": dead}}, live="blue", check=True)
+    deadline = time.monotonic() + 20
+    while server_stats(show_stat(proxy.socket), "green")["green1"]["status"] != "DOWN":
+        assert time.monotonic() < deadline, "HAProxy never marked green1 DOWN"
+        time.sleep(0.2)
+
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file, "color": "green"})
+
+    assert result["failed"] is True
+    assert "refusing to switch to green: none of its servers is UP (green1: DOWN" in result["msg"]
+    assert serving(proxy) == "blue-release"
