@@ -10,14 +10,14 @@ export PHOENIX_ROOT := $(ROOT)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 
 # Every molecule scenario, in the order the suite runs them.
-MOLECULE_SCENARIOS := roles/base
+MOLECULE_SCENARIOS := roles/base roles/postgresql roles/haproxy roles/app site
 TEST_STAGES := lint sanity unit $(addprefix molecule/,$(MOLECULE_SCENARIOS))
 
 .PHONY: help deps venv engine image up down test verify lint sanity unit collection clean
 
 help:
 	@echo "make up | make down | make test | make verify ENV=<env>"
-	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role>"
+	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role> | make molecule/site"
 
 deps:
 	@scripts/apt-install debootstrap git openssh-client ca-certificates postgresql haproxy
@@ -60,6 +60,10 @@ sanity:
 
 unit:
 	pytest tests/unit tests/roles
+
+# The multi-host scenarios live in molecule/ at the top.
+molecule/site:
+	scripts/molecule . test --scenario-name site
 
 molecule/%:
 	scripts/molecule $* test

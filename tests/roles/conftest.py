@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
 from tests.support.ansible import ansible_playbook
 
 
@@ -60,3 +61,37 @@ def phoenix_host(tmp_path_factory, request):
     finally:
         down = ansible_playbook(*local_hosts, "-e", "local_hosts_state=absent")
         assert down.rc == 0, down.output
+
+
+@pytest.fixture(scope="module")
+def pristine(phoenix_host):
+    """The host's changes since the image once Ansible has reached it once."""
+    ping = subprocess.run(
+        ["ansible", "-i", str(phoenix_host.inventory), "all", "-m", "ansible.builtin.ping"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    return phoenix_host.filesystem_changes()
+
+
+@pytest.fixture
+def apply_role(phoenix_host, tmp_path):
+    """apply_role("haproxy", {vars}) runs the role on the phoenix host."""
+
+    def run(role: str, variables: dict):
+        playbook = tmp_path / f"{role}.yml"
+        playbook.write_text(f"- name: Apply {role}\n  hosts: all\n  roles:\n    - role: phoenix.deploy.{role}\n")
+        extra = tmp_path / f"{role}-vars.json"
+        extra.write_text(json.dumps(variables))
+        return ansible_playbook("-i", str(phoenix_host.inventory), str(playbook), "-e", f"@{extra}")
+
+    return run
+
+
+def assert_stopped_naming(run, named: str) -> None:
+    """The run failed, its error names `named`, and it changed nothing."""
+    assert run.rc != 0, run.output
+    assert "[ERROR]" in run.output, run.output
+    failure = run.output[run.output.index("[ERROR]") : run.output.rfind("PLAY RECAP")]
+    assert named in failure, f"the error does not name {named}:\n{run.output}"
+    assert "changed=0" in run.output

@@ -13,6 +13,8 @@ import pytest
 from tests.support import ROOT
 from tests.support.ansible import ansible_playbook
 
+from conftest import assert_stopped_naming
+
 PLAYBOOK = """\
 - name: Apply the base role
   hosts: all
@@ -43,17 +45,6 @@ def playbook(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def pristine(phoenix_host):
-    """The host's changes since the image once Ansible has reached it once."""
-    ping = subprocess.run(
-        ["ansible", "-i", str(phoenix_host.inventory), "all", "-m", "ansible.builtin.ping"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )
-    assert ping.returncode == 0, ping.stdout + ping.stderr
-    return phoenix_host.filesystem_changes()
-
-
 BAD_INPUTS = [
     pytest.param({"base_sshd_port": 70000}, "base_sshd_port", id="port-70000"),
     pytest.param({"base_sshd_port": "ssh"}, "base_sshd_port", id="port-not-a-number"),
@@ -74,11 +65,7 @@ def test_bad_input_stops_before_anything_changes(phoenix_host, pristine, playboo
 
     run = ansible_playbook("-i", str(phoenix_host.inventory), str(playbook), "-e", f"@{extra}")
 
-    assert run.rc != 0, run.output
-    assert "[ERROR]" in run.output, run.output
-    failure = run.output[run.output.index("[ERROR]") : run.output.index("PLAY RECAP")]
-    assert named in failure, f"the error does not name {named}:\n{run.output}"
-    assert "changed=0" in run.output
+    assert_stopped_naming(run, named)
     assert phoenix_host.filesystem_changes() == pristine
 
 
