@@ -3,6 +3,7 @@ details and secrets."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,16 @@ def test_secrets_are_read_from_the_vault(env):
     settings = load(ROOT / "inventories" / env / "group_vars" / "all" / "main.yml")
     for name in ("app_database_password", "postgresql_app_password"):
         assert settings[name] == "{{ vault_db_password }}", f"{env}: {name} must come from the vault"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_ansible_sees_exactly_the_declared_hosts(env):
+    """Every file in an inventory folder is read as inventory: a stray file
+    (a password file, say) would become a host."""
+    graph = subprocess.run(
+        ["ansible-inventory", "-i", f"inventories/{env}", "--graph"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    seen = {line.split("--", 1)[1] for line in graph.splitlines() if "--" in line and "@" not in line}
+    declared = {host for hosts in inventory(env).values() for host in hosts}
+    assert seen == declared

@@ -14,7 +14,7 @@ PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 NO_PASSWORD = {"*", "!", "!!"}
 # Plaintext secrets that are meant to be public, and why.
 ALLOWED = {
-    "inventories/dev/vault-password": "the dev vault's password, documented for local use",
+    "inventories/dev.vault-password": "the dev vault's password, documented for local use",
     "roles/postgresql/molecule/default/molecule.yml": "a throwaway password of a test container",
     "roles/app/molecule/default/molecule.yml": "a throwaway password of a test container",
     "molecule/site/molecule.yml": "a throwaway password of test containers",
