@@ -9,11 +9,16 @@ export PATH := $(ROOT)/.venv/bin:$(PATH)
 export PHOENIX_ROOT := $(ROOT)
 export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 
-# Every molecule scenario, in the order the suite runs them.
-MOLECULE_SCENARIOS := roles/base roles/postgresql roles/haproxy roles/app site
-TEST_STAGES := lint sanity unit $(addprefix molecule/,$(MOLECULE_SCENARIOS))
+# Every molecule scenario, in the order the suite runs them: each role's, then
+# the multi-host ones in molecule/ at the top.
+ROLE_SCENARIOS := roles/base roles/postgresql roles/haproxy roles/app
+SITE_SCENARIOS := site
+MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
+TEST_STAGES := lint sanity unit $(MOLECULE_STAGES)
 
-.PHONY: help deps venv engine image up down test verify lint sanity unit collection clean
+# Stage names are also folder names (molecule/site): phony, or make would
+# call them up to date and run nothing.
+.PHONY: help deps venv engine image up down test verify lint sanity unit collection clean $(MOLECULE_STAGES)
 
 help:
 	@echo "make up | make down | make test | make verify ENV=<env>"
@@ -31,12 +36,22 @@ engine: deps
 image: engine
 	@images/phoenix-base/build
 
+# make up deploys the sample application's newest release.
+DEV_REPO := .cache/shop
+DEV_RELEASE := v1.2.0
+DEV_ARTIFACT := $(ROOT)/.cache/artifacts/shop-$(DEV_RELEASE).tar.gz
+
 up: venv image
 	ansible-playbook -i inventories/dev playbooks/local_hosts.yml
-	ansible-playbook -i inventories/dev playbooks/site.yml
+	[ -d $(DEV_REPO) ] || examples/make-app-repo $(DEV_REPO)
+	ansible-playbook playbooks/build.yml -e release=$(DEV_RELEASE) -e app_repo=$(DEV_REPO) -e artifact_dir=$(ROOT)/.cache/artifacts
+	ansible-playbook -i inventories/dev playbooks/site.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT) --skip-tags app
+	ansible-playbook -i inventories/dev playbooks/migrate.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT)
+	ansible-playbook -i inventories/dev playbooks/site.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT)
 	@echo
 	@echo "The dev environment is up:"
 	@ansible -i inventories/dev all --list-hosts
+	@echo "  the app:   curl http://127.0.0.1:8080/version"
 	@echo "  prove it:  make verify ENV=dev"
 	@echo "  remove it: make down"
 
@@ -61,12 +76,11 @@ sanity:
 unit:
 	pytest tests/unit tests/roles
 
-# The multi-host scenarios live in molecule/ at the top.
-molecule/site:
-	scripts/molecule . test --scenario-name site
-
-molecule/%:
+$(addprefix molecule/,$(ROLE_SCENARIOS)): molecule/%:
 	scripts/molecule $* test
+
+$(addprefix molecule/,$(SITE_SCENARIOS)): molecule/%:
+	scripts/molecule . test --scenario-name $*
 
 collection:
 	mkdir -p build
