@@ -47,7 +47,7 @@ up: venv image
 	ansible-playbook playbooks/build.yml -e release=$(DEV_RELEASE) -e app_repo=$(DEV_REPO) -e artifact_dir=$(ROOT)/.cache/artifacts
 	ansible-playbook -i inventories/dev playbooks/site.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT) --skip-tags app
 	ansible-playbook -i inventories/dev playbooks/migrate.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT)
-	ansible-playbook -i inventories/dev playbooks/site.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT)
+	ansible-playbook -i inventories/dev playbooks/site.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT) --tags app
 	@echo
 	@echo "The dev environment is up:"
 	@ansible -i inventories/dev all --list-hosts
