@@ -170,6 +170,13 @@ backfill:
     complete:
       description: Whether the backfill reached the end of the table.
       type: bool
+contract_point:
+  description:
+    - The newest O(migrations_dir) release that an applied contract part was safe from; releases older
+      than it need schema that is gone. Empty when no contract part is applied.
+  returned: always
+  type: str
+  sample: v1.2.0
 blocked:
   description: Contract parts not applied because a live release still needs the old schema.
   returned: when O(phase=contract)
@@ -408,6 +415,7 @@ class Migrator:
                 blocked=blocked,
                 pending=self.pending(),
                 migrations=self.report(),
+                contract_point=contract_point(self.report()),
                 applied=[],
             )
         return blocked
@@ -501,6 +509,14 @@ def validate_releases(module: AnsibleModule) -> None:
             module.fail_json(msg=f"{name} must not be negative, got {module.params[name]}")
 
 
+def contract_point(report: list[dict[str, Any]]) -> str:
+    """The newest safe_from_release of the applied contract parts: no older
+    release can run on the schema."""
+    points = [m["parts"]["contract"]["safe_from_release"] for m in report
+              if m["parts"].get("contract", {}).get("state") == "applied"]
+    return max(points, key=release_key) if points else ""
+
+
 def main() -> None:
     argument_spec = connection_argument_spec()
     argument_spec.update(
@@ -554,6 +570,7 @@ def main() -> None:
 
     result["pending"] = migrator.pending()
     result["migrations"] = migrator.report()
+    result["contract_point"] = contract_point(result["migrations"])
     migrator.conn.close()
     module.exit_json(**result)
 

@@ -327,6 +327,7 @@ def test_contract_is_refused_while_a_live_release_needs_the_old_schema(migrate, 
     assert "contract of migration 0002 refused" in result["msg"]
     assert "v1.1.0" in result["msg"] and "oldest live release is v1.0.0" in result["msg"]
     assert result["blocked"] == [{"id": "0002", "safe_from_release": "v1.1.0", "oldest_live_release": "v1.0.0"}]
+    assert result["contract_point"] == ""
     nullable = sql("SELECT is_nullable FROM information_schema.columns WHERE table_name='users' AND column_name='email_lower'")
     assert nullable == [("YES",)]
 
@@ -339,6 +340,7 @@ def test_contract_runs_once_no_live_release_needs_the_old_schema(migrate, sql):
 
     assert result["changed"] is True
     assert result["applied"] == [{"id": "0002", "part": "contract"}]
+    assert result["contract_point"] == "v1.1.0"
     nullable = sql("SELECT is_nullable FROM information_schema.columns WHERE table_name='users' AND column_name='email_lower'")
     assert nullable == [("NO",)]
 

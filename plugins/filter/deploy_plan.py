@@ -1,0 +1,161 @@
+# Copyright: (c) 2026, phoenix.deploy maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: deploy_plan
+short_description: Decide what a deploy or rollback will do to an environment
+version_added: 0.1.0
+author:
+  - Phoenix Deploy Maintainers (@phoenix-deploy)
+description:
+  - Takes what was asked and what the environment is (live color, release on each app host, what the
+    ledger says), and returns the plan the pipeline carries out, or fails with the reason it must not run.
+  - A V(canary) deploy gives the release to the first O(_input.canary_hosts) hosts of the live color, then
+    the rest. HAProxy weights for each step give the canary that share of the live color's traffic.
+  - A V(bluegreen) deploy gives the release to the idle color, then switches to it.
+  - A rollback goes to O(_input.release), or by default to the newest good release older than the live one.
+    It switches back when the idle color runs that release, and otherwise replays it with the strategy.
+    It refuses a release marked bad (unless O(_input.allow_bad)) and one older than the schema's contract
+    point.
+positional: _input, state
+options:
+  _input:
+    description: What was asked.
+    type: dict
+    required: true
+    suboptions:
+      action:
+        description: V(deploy) or V(rollback).
+        type: str
+      release:
+        description: The release to go to; for a rollback, empty means the previous good release.
+        type: str
+      strategy:
+        description: V(canary) or V(bluegreen).
+        type: str
+      canary_hosts:
+        description: How many hosts of the live color get the release first.
+        type: int
+      canary_steps:
+        description: Percentages of the live color's traffic the canary gets, one judgement each.
+        type: list
+        elements: int
+      allow_bad:
+        description: Let a rollback go to a release the ledger marks bad.
+        type: bool
+  state:
+    description:
+      - The environment, with keys C(live) (the live color), C(colors) (color to its hosts), C(running)
+        (host to the release it runs, empty for none), C(good_releases) and C(bad_releases) (from the
+        ledger) and C(contract_point) (the oldest release the schema still serves, empty for any).
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Plan the deploy
+  ansible.builtin.set_fact:
+    plan: "{{ {'action': 'deploy', 'release': 'v1.2.0', 'strategy': 'canary', 'canary_hosts': 1,
+              'canary_steps': [10, 25, 50]} | phoenix.deploy.deploy_plan(environment) }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - The plan, with keys C(action), C(release), C(strategy), C(method) (V(noop), V(canary), V(bluegreen) or
+      V(switch)), C(live), C(target_color), C(current_release), C(canary), C(baseline), C(rest), C(idle)
+      (host lists), C(steps) (percent with the canary's and baseline's weights) and C(running).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.phoenix.deploy.plugins.module_utils.releases import release_key
+
+STRATEGIES = ("canary", "bluegreen")
+MAX_WEIGHT = 256
+
+
+def step_weights(percent: int, canaries: int, baselines: int) -> dict:
+    """HAProxy weights giving `canaries` servers `percent` of the traffic
+    beside `baselines` servers, kept within HAProxy's 1-256."""
+    canary, baseline = percent * baselines, (100 - percent) * canaries
+    scale = min(1.0, MAX_WEIGHT / max(canary, baseline))
+    return {"percent": percent, "canary_weight": max(1, round(canary * scale)),
+            "baseline_weight": max(1, round(baseline * scale))}
+
+
+def _newest(releases) -> str:
+    releases = [r for r in releases if r]
+    return max(releases, key=release_key) if releases else ""
+
+
+def _fail(message: str):
+    raise AnsibleFilterError(f"deploy_plan: {message}")
+
+
+def deploy_plan(request: dict, state: dict) -> dict:
+    action, strategy = request.get("action", "deploy"), request.get("strategy", "canary")
+    if action not in ("deploy", "rollback"):
+        _fail(f"action '{action}' does not exist: deploy or rollback")
+    if strategy not in STRATEGIES:
+        _fail(f"strategy '{strategy}' does not exist: use one of {', '.join(STRATEGIES)}")
+    live, colors, running = state["live"], state["colors"], state["running"]
+    if live not in colors:
+        _fail(f"the live color '{live}' has no hosts in this inventory")
+    idle_color = next((c for c in sorted(colors) if c != live), "")
+    live_hosts, idle_hosts = list(colors[live]), list(colors.get(idle_color, []))
+    current = _newest(running.get(h, "") for h in live_hosts)
+
+    release = request.get("release") or ""
+    if action == "rollback":
+        release = release or _previous_good(current, state)
+        if release in state.get("bad_releases", []) and not request.get("allow_bad"):
+            _fail(f"{release} is marked bad in the ledger; a rollback never goes there unless allow_bad is set")
+    if not release:
+        _fail("no release given")
+    point = state.get("contract_point") or ""
+    if point and release_key(release)[:3] < release_key(point)[:3]:
+        _fail(f"refusing to go to {release}: the schema was contracted for {point}, "
+              f"and releases before {point} need the schema it removed")
+
+    plan = {"action": action, "release": release, "strategy": strategy, "live": live, "current_release": current,
+            "target_color": live, "canary": [], "baseline": [], "rest": [], "idle": [], "steps": [],
+            "running": {h: running.get(h, "") for h in live_hosts + idle_hosts}}
+    if action == "rollback" and idle_hosts and all(running.get(h) == release for h in idle_hosts):
+        return {**plan, "method": "switch", "target_color": idle_color}
+    if strategy == "bluegreen":
+        if not idle_hosts:
+            _fail(f"blue-green needs hosts in the idle color; only {live} has hosts")
+        return {**plan, "method": "bluegreen", "target_color": idle_color, "idle": idle_hosts}
+    if all(running.get(h) == release for h in live_hosts):
+        return {**plan, "method": "noop"}
+    count = int(request.get("canary_hosts", 1))
+    if not 1 <= count < len(live_hosts):
+        _fail(f"a canary of {count} host(s) needs more hosts in the live color {live}, which has "
+              f"{len(live_hosts)}: use strategy bluegreen, or add hosts")
+    steps = request.get("canary_steps", [])
+    if isinstance(steps, str) or not all(isinstance(s, int) and not isinstance(s, bool) for s in steps):
+        _fail(f"canary steps (deploy_canary_steps) must be a list of whole percentages, got {steps!r}")
+    if not steps or any(not 0 < s < 100 for s in steps) or steps != sorted(steps):
+        _fail(f"canary steps must be rising percentages between 0 and 100, got {steps}")
+    canary, baseline = live_hosts[:count], live_hosts[count:]
+    return {**plan, "method": "canary", "canary": canary, "baseline": baseline, "rest": baseline,
+            "steps": [step_weights(s, len(canary), len(baseline)) for s in steps]}
+
+
+def _previous_good(current: str, state: dict) -> str:
+    older = [r for r in state.get("good_releases", [])
+             if r not in state.get("bad_releases", []) and (not current or release_key(r) < release_key(current))]
+    if not older:
+        _fail(f"the ledger has no good release older than {current or 'the live one'} to roll back to; "
+              "name one with -e release=<tag>")
+    return max(older, key=release_key)
+
+
+class FilterModule:
+    def filters(self):
+        return {"deploy_plan": deploy_plan}
