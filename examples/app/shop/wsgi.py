@@ -4,6 +4,10 @@
     GET  /version   {"version": "<release tag>"}
     GET  /items     the items, from the database
     POST /items     {"name": "..."} adds one
+    GET  /flags     the feature flags as they apply to the user in X-User
+
+Flags: "readonly" sheds writes (POST /items answers 503) for everyone or for
+a percentage of users; any other flag is a dark launch, visible in /flags.
 
 Settings come from the JSON file named by APP_CONFIG (database, flags); each
 worker reads it when it starts, so a graceful reload (HUP) applies changes.
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import psycopg2
 
+from shop import flags as features
 from shop import items as catalogue
 
 RELEASE_FILE = Path(__file__).resolve().parent.parent / "RELEASE"
@@ -56,7 +61,17 @@ def healthz(environ, start_response):
                        {"status": "failing", "release": RELEASE, "checks": {"database": str(error).strip()}})
 
 
+def user_of(environ) -> str:
+    return environ.get("HTTP_X_USER", "")
+
+
+def flags(environ, start_response):
+    return respond(start_response, "200 OK", {"user": user_of(environ), "flags": features.evaluate(CONFIG.get("flags", {}), user_of(environ))})
+
+
 def items(environ, start_response):
+    if environ["REQUEST_METHOD"] == "POST" and features.enabled(CONFIG.get("flags", {}), "readonly", user_of(environ)):
+        return respond(start_response, "503 Service Unavailable", {"error": "read-only for now: writes are shed"})
     try:
         with connect() as conn, conn.cursor() as cur:
             if environ["REQUEST_METHOD"] == "POST":
@@ -74,6 +89,7 @@ ROUTES = {
     "/healthz": healthz,
     "/version": lambda environ, start_response: respond(start_response, "200 OK", {"version": RELEASE}),
     "/items": items,
+    "/flags": flags,
 }
 
 
