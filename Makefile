@@ -12,17 +12,17 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 # Every molecule scenario, in the order the suite runs them: each role's, then
 # the multi-host ones in molecule/ at the top.
 ROLE_SCENARIOS := roles/base roles/postgresql roles/haproxy roles/app
-SITE_SCENARIOS := site
+SITE_SCENARIOS := pipeline
 MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
 TEST_STAGES := lint sanity unit $(MOLECULE_STAGES)
 
-# Stage names are also folder names (molecule/site): phony, or make would
+# Stage names are also folder names (molecule/pipeline): phony, or make would
 # call them up to date and run nothing.
 .PHONY: help deps venv engine image up down test verify lint sanity unit collection clean $(MOLECULE_STAGES)
 
 help:
 	@echo "make up | make down | make test | make verify ENV=<env>"
-	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role> | make molecule/site"
+	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role> | make molecule/pipeline"
 
 deps:
 	@scripts/apt-install debootstrap git openssh-client ca-certificates postgresql haproxy
@@ -36,24 +36,27 @@ engine: deps
 image: engine
 	@images/phoenix-base/build
 
-# make up deploys the sample application's newest release.
+# make up builds every release of the sample application into artifacts/,
+# and deploys the newest through the pipeline, as any environment would.
 DEV_REPO := .cache/shop
+DEV_TAGS := v1.0.0 v1.1.0 v1.1.1-bad v1.2.0
 DEV_RELEASE := v1.2.0
-DEV_ARTIFACT := $(ROOT)/.cache/artifacts/shop-$(DEV_RELEASE).tar.gz
 
 up: venv image
 	ansible-playbook -i inventories/dev playbooks/local_hosts.yml
 	[ -d $(DEV_REPO) ] || examples/make-app-repo $(DEV_REPO)
-	ansible-playbook playbooks/build.yml -e release=$(DEV_RELEASE) -e app_repo=$(DEV_REPO) -e artifact_dir=$(ROOT)/.cache/artifacts
-	ansible-playbook -i inventories/dev playbooks/site.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT) --skip-tags app
-	ansible-playbook -i inventories/dev playbooks/migrate.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT)
-	ansible-playbook -i inventories/dev playbooks/site.yml -e app_release=$(DEV_RELEASE) -e app_artifact=$(DEV_ARTIFACT) --tags app
+	for tag in $(DEV_TAGS); do ansible-playbook playbooks/build.yml -e release=$$tag -e app_repo=$(DEV_REPO); done
+	ansible-playbook -i inventories/dev playbooks/site.yml
+	./deploy dev $(DEV_RELEASE)
+	./deploy dev $(DEV_RELEASE) -e deploy_switch=false
 	@echo
-	@echo "The dev environment is up:"
-	@ansible -i inventories/dev all --list-hosts
-	@echo "  the app:   curl http://127.0.0.1:8080/version"
-	@echo "  prove it:  make verify ENV=dev"
-	@echo "  remove it: make down"
+	@echo "The dev environment is up, serving $(DEV_RELEASE):"
+	@echo "  the app:    curl http://127.0.0.1:8080/version"
+	@echo "  ship:       ./deploy dev v1.1.0"
+	@echo "  roll back:  ./deploy dev rollback"
+	@echo "  look:       ./deploy dev status"
+	@echo "  prove it:   make verify ENV=dev"
+	@echo "  remove it:  make down"
 
 down: venv engine
 	ansible-playbook -i inventories/dev playbooks/local_hosts.yml -e local_hosts_state=absent

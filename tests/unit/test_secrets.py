@@ -17,7 +17,7 @@ ALLOWED = {
     "inventories/dev.vault-password": "the dev vault's password, documented for local use",
     "roles/postgresql/molecule/default/molecule.yml": "a throwaway password of a test container",
     "roles/app/molecule/default/molecule.yml": "a throwaway password of a test container",
-    "molecule/site/molecule.yml": "a throwaway password of test containers",
+    "molecule/pipeline/molecule.yml": "a throwaway password of test containers",
 }
 
 

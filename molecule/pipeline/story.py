@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""The release pipeline's story, on the scenario's six hosts, under a steady
+load through the load balancer. Every step runs the real playbooks; the
+load's failed requests are counted per step.
+
+Run by side_effect.yml, with molecule's environment (inventory, vault).
+Prints a table of the steps; exits non-zero at the first broken promise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(os.environ["PHOENIX_ROOT"])
+sys.path.insert(0, str(ROOT))
+
+from tests.support.load import Load  # noqa: E402
+
+EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+INVENTORY = EPHEMERAL / "inventory"
+ARTIFACTS = EPHEMERAL / "artifacts"
+# Short canary windows and small minimums for a test's modest traffic.
+SETTINGS = ["-e", f"deploy_artifact_dir={ARTIFACTS}", "-e", "deploy_canary_window=6",
+            "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 25, 50]}']
+RATE = 20  # requests a second through the load balancer
+ROWS: list[tuple[str, str, float, int, int]] = []
+
+
+def containers() -> dict[str, str]:
+    out = subprocess.run(["ansible-inventory", "-i", str(INVENTORY), "--list"], capture_output=True, text=True, check=True)
+    hostvars = json.loads(out.stdout)["_meta"]["hostvars"]
+    return {host: variables["ansible_host"] for host, variables in hostvars.items()}
+
+
+HOSTS = containers()
+
+
+def in_host(host: str, *command: str) -> str:
+    return subprocess.run(["docker", "exec", HOSTS[host], *command], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def address(host: str) -> str:
+    out = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", HOSTS[host]],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def playbook(name: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """ansible-playbook on the scenario's inventory; env adds variables, or
+    removes those given as None."""
+    command = ["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "playbooks" / name), *SETTINGS, *args]
+    environment = {key: value for key, value in {**os.environ, **(env or {})}.items() if value is not None}
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
+
+
+def expect(condition: bool, message: str, run: subprocess.CompletedProcess | None = None) -> None:
+    if not condition:
+        if run is not None:
+            print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
+        raise SystemExit(f"story: {message}")
+
+
+def ledger() -> list[dict]:
+    text = in_host("db1", "cat", "/var/lib/phoenix/deploy/ledger.jsonl")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def running() -> dict[str, str]:
+    """Live color and each app host's release: what a refusal must not change."""
+    state = {"live": in_host("lb1", "cat", "/etc/haproxy/live-color.map")}
+    for host in ("blue1", "blue2", "green1", "green2"):
+        state[host] = Path(in_host(host, "readlink", "/srv/shop/current")).name
+    return state
+
+
+def lock_free() -> bool:
+    return subprocess.run(["docker", "exec", HOSTS["db1"], "test", "-e", "/var/lib/phoenix/deploy/lock"]).returncode != 0
+
+
+def step(load: Load, name: str, playbook_name: str, *args: str, ok: bool = True, says: str = "",
+         allowed_failures: float = 0.0, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a playbook as one step of the story; check its outcome and the
+    load's failed requests meanwhile (at most allowed_failures of them, as a
+    share of the step's requests)."""
+    start = time.monotonic()
+    run = playbook(playbook_name, *args, env=env)
+    end = time.monotonic()
+    samples = load.between(start, end)
+    failed = Load.failed(samples)
+    ROWS.append((name, "ok" if run.returncode == 0 else "refused/failed", end - start, len(samples), len(failed)))
+    expect((run.returncode == 0) == ok, f"{name}: expected {'success' if ok else 'failure'}, rc {run.returncode}", run)
+    expect(says in run.stdout + run.stderr, f"{name}: output does not say {says!r}", run)
+    expect(len(failed) <= allowed_failures * len(samples),
+           f"{name}: {len(failed)} of {len(samples)} requests failed (allowed {allowed_failures:.0%}): "
+           f"{sorted({(s.status, s.body[:80]) for s in failed})[:5]}")
+    expect(lock_free(), f"{name}: the deploy lock is still held")
+    return run
+
+
+def refusals(load: Load, url: str) -> None:
+    """Bad input: a clear error, no host changed, the lock free, the refusal in the ledger."""
+    before = running()
+    wrapper = subprocess.run([str(ROOT / "deploy"), "nowhere", "v1.2.0"], capture_output=True, text=True)
+    expect(wrapper.returncode == 2 and "unknown environment 'nowhere'" in wrapper.stderr, "unknown environment", wrapper)
+
+    cases = [
+        ("a tag with no artifact", ["-e", "release=v9.9.9"], {}, "no artifact"),
+        ("an unknown strategy", ["-e", "release=v1.2.0", "-e", "deploy_strategy=rolling"], {}, "strategy 'rolling' does not exist"),
+        ("no vault password", ["-e", "release=v1.2.0"], {"ANSIBLE_VAULT_IDENTITY_LIST": None},
+         "cannot be opened"),
+    ]
+    with tempfile.TemporaryDirectory() as tampered:
+        for artifact in ARTIFACTS.iterdir():
+            (Path(tampered) / artifact.name).write_bytes(artifact.read_bytes())
+        with open(Path(tampered) / "shop-v1.2.0.tar.gz", "ab") as handle:
+            handle.write(b"tampered")
+        cases.append(("a checksum mismatch", ["-e", "release=v1.2.0", "-e", f"deploy_artifact_dir={tampered}"], {},
+                      "its checksum file says otherwise"))
+        for name, args, env, says in cases:
+            step(load, f"refuse {name}", "deploy.yml", *args, ok=False, says=says, env=env)
+            expect(ledger()[-1]["outcome"] == "refused" and says in ledger()[-1]["reason"], f"{name}: not in the ledger")
+
+    subprocess.run(["docker", "pause", HOSTS["green2"]], check=True)
+    try:
+        step(load, "refuse an unreachable host", "deploy.yml", "-e", "release=v1.2.0", ok=False, says="cannot reach green2")
+    finally:
+        subprocess.run(["docker", "unpause", HOSTS["green2"]], check=True)
+    expect(ledger()[-1]["outcome"] == "refused", "unreachable host: not in the ledger")
+    expect(running() == before, f"a refusal changed a host: {before} -> {running()}")
+
+
+def concurrent(load: Load) -> None:
+    """A second deploy while one runs fails at once, naming the holder."""
+    first = subprocess.Popen(["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "playbooks" / "deploy.yml"), *SETTINGS,
+                              "-e", "release=v1.2.0", "-e", "deploy_strategy=bluegreen", "-e", "deploy_operator=first"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while lock_free():
+        expect(time.monotonic() < deadline and first.poll() is None, "the first deploy never took the lock")
+        time.sleep(0.2)
+    start = time.monotonic()
+    second = playbook("deploy.yml", "-e", "release=v1.2.0", "-e", "deploy_operator=second")
+    refused_in = time.monotonic() - start
+    output = first.communicate(timeout=900)[0]
+    ROWS.append(("second deploy while one runs", "refused", refused_in, 0, 0))
+    expect(second.returncode != 0 and "held by first" in second.stdout + second.stderr, "the second deploy was not refused", second)
+    expect(first.returncode == 0, f"the first deploy failed:\n{output[-4000:]}")
+    samples = [s for s in load.between(start - 1, time.monotonic())]
+    expect(not Load.failed(samples), f"{len(Load.failed(samples))} requests failed during the concurrent deploys")
+
+
+def post(url: str, document: dict) -> int:
+    request = urllib.request.Request(url, data=json.dumps(document).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def canaries(load: Load, url: str) -> None:
+    run = step(load, "canary v1.1.0, with its migration", "deploy.yml", "-e", "release=v1.1.0", "-e", "deploy_strategy=canary")
+    expect(running()["blue1"] == running()["blue2"] == "v1.1.0", "v1.1.0 is not on blue", run)
+    expect(ledger()[-1]["outcome"] == "succeeded" and [s["percent"] for s in ledger()[-1]["steps"]] == [10, 25, 50],
+           "the canary's steps are not in the ledger")
+
+    # One request in four to v1.1.1-bad fails; at most its traffic share may.
+    run = step(load, "canary v1.1.1-bad", "deploy.yml", "-e", "release=v1.1.1-bad", "-e", "deploy_strategy=canary", ok=False,
+               says="canary judged fail", allowed_failures=0.10)
+    expect(running()["blue1"] == "v1.1.0", "the bad canary was not rolled back", run)
+    expect(ledger()[-1]["bad"] is True and ledger()[-1]["release"] == "v1.1.1-bad", "v1.1.1-bad is not marked bad")
+
+
+def bluegreen_and_rollbacks(load: Load, url: str) -> None:
+    step(load, "blue-green v1.2.0", "deploy.yml", "-e", "release=v1.2.0", "-e", "deploy_strategy=bluegreen")
+    expect(running()["live"] == "live green" and running()["green1"] == "v1.2.0", "green does not serve v1.2.0")
+    step(load, "contract while blue runs v1.1.0", "migrate.yml", "-e", "release=v1.2.0", "-e", "migrate_phases=contract",
+         ok=False, says="contract of migration 0003 refused")
+
+    step(load, "rollback (switch back)", "rollback.yml", says="back to blue")
+    expect(running()["live"] == "live blue", "the rollback did not switch back to blue")
+    step(load, "rollback (replay v1.0.0)", "rollback.yml", "-e", "deploy_strategy=bluegreen", says="v1.0.0 is live on green")
+    expect(running()["green1"] == running()["green2"] == "v1.0.0", "v1.0.0 was not replayed on green")
+
+
+def contract(load: Load, url: str) -> None:
+    concurrent(load)
+    step(load, "v1.2.0 to the warm color too, no switch", "deploy.yml", "-e", "release=v1.2.0",
+         "-e", "deploy_strategy=bluegreen", "-e", "deploy_switch=false", says="it is ready on the idle color")
+    expect(running()["live"] == "live blue" and running()["green1"] == "v1.2.0", "the warm color was not staged")
+    step(load, "contract once no host needs the old schema", "migrate.yml", "-e", "release=v1.2.0",
+         "-e", "migrate_phases=contract")
+    step(load, "rollback below the contract point", "rollback.yml", "-e", "release=v1.1.0", ok=False,
+         says="the schema was contracted for v1.2.0")
+
+
+def flags_and_status(load: Load, url: str) -> None:
+    step(load, "flag readonly on", "flags.yml", "-e", '{"app_flags": {"readonly": {"enabled": true}}}')
+    expect(post(url, {"name": "shed"}) == 503, "a write was not shed with readonly on")
+    step(load, "flag readonly off", "flags.yml")
+    expect(post(url, {"name": "kept"}) == 201, "a write was refused with readonly off")
+    status = step(load, "status", "status.yml", says="live color")
+    expect("bad releases: v1.1.1-bad" in status.stdout and "schema contracted for: v1.2.0" in status.stdout,
+           "status does not show the bad release and the contract point", status)
+
+
+CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, contract, flags_and_status]
+
+
+def main() -> None:
+    """STORY_FROM=<chapter> starts at that chapter, on an environment left
+    where the one before it ends (for debugging a chapter)."""
+    url = f"http://{address('lb1')}/items"
+    start = os.environ.get("STORY_FROM", CHAPTERS[0].__name__)
+    chapters = CHAPTERS[[c.__name__ for c in CHAPTERS].index(start):]
+    if chapters[0] is CHAPTERS[0]:
+        # site.yml put v1.0.0 on every app host; its deploy records it and
+        # creates its schema. The load starts once there is something to serve.
+        run = playbook("deploy.yml", "-e", "release=v1.0.0")
+        expect(run.returncode == 0 and "every live host runs it already" in run.stdout, "deploy v1.0.0", run)
+        ROWS.append(("deploy v1.0.0 (code already there)", "ok", 0.0, 0, 0))
+    with Load(url, rate=RATE, max_seconds=1500) as load:
+        time.sleep(2)
+        try:
+            for chapter in chapters:
+                chapter(load, url)
+        finally:
+            print(f"\n{'step':46} {'outcome':15} {'seconds':>7} {'requests':>8} {'failed':>6}")
+            for name, outcome, seconds, requests, failed in ROWS:
+                print(f"{name:46} {outcome:15} {seconds:7.1f} {requests:8d} {failed:6d}")
+            print(f"load: {len(load.samples)} requests, {len(Load.failed(load.samples))} failed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""An environment of phoenix containers made by a molecule scenario, driven
+through the real playbooks: for the pipeline story and bench/pipeline.py.
+
+Environment(inventory_dir, artifacts_dir) reads the hosts' containers from
+the inventory; playbook() runs ansible-playbook on it, and the rest reads
+what the hosts say, with docker exec.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.support import ROOT
+
+STATE_DIR = "/var/lib/phoenix/deploy"
+
+
+class Environment:
+    def __init__(self, inventory: Path, artifacts: Path, settings: list[str] | None = None):
+        self.inventory, self.artifacts = Path(inventory), Path(artifacts)
+        self.settings = ["-e", f"deploy_artifact_dir={self.artifacts}", *(settings or [])]
+        out = subprocess.run(["ansible-inventory", "-i", str(self.inventory), "--list"],
+                             capture_output=True, text=True, check=True)
+        listing = json.loads(out.stdout)
+        self.containers = {host: v["ansible_host"] for host, v in listing["_meta"]["hostvars"].items()}
+        self.groups = {name: group.get("hosts", []) for name, group in listing.items() if name != "_meta"}
+
+    @property
+    def app_hosts(self) -> list[str]:
+        return self.groups.get("blue", []) + self.groups.get("green", [])
+
+    def playbook(self, name: str, *args: str, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+        """ansible-playbook playbooks/<name> on this inventory; env adds
+        variables, or removes those given as None."""
+        command = ["ansible-playbook", "-i", str(self.inventory), str(ROOT / "playbooks" / name), *self.settings, *args]
+        environment = {key: value for key, value in {**os.environ, **(env or {})}.items() if value is not None}
+        return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout)
+
+    def popen(self, name: str, *args: str) -> subprocess.Popen:
+        command = ["ansible-playbook", "-i", str(self.inventory), str(ROOT / "playbooks" / name), *self.settings, *args]
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def in_host(self, host: str, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", "exec", self.containers[host], *command], capture_output=True, text=True, check=check)
+
+    def address(self, host: str) -> str:
+        out = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                              self.containers[host]], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    def ledger(self) -> list[dict]:
+        text = self.in_host(self.groups["db"][0], "cat", f"{STATE_DIR}/ledger.jsonl").stdout
+        return [json.loads(line) for line in text.splitlines()]
+
+    def lock_free(self) -> bool:
+        return self.in_host(self.groups["db"][0], "test", "-e", f"{STATE_DIR}/lock", check=False).returncode != 0
+
+    def live(self) -> str:
+        return self.in_host(self.groups["lb"][0], "cat", "/etc/haproxy/live-color.map").stdout.split()[-1]
+
+    def running(self) -> dict[str, str]:
+        """The live color and each app host's release."""
+        state = {"live": self.live()}
+        for host in self.app_hosts:
+            state[host] = Path(self.in_host(host, "readlink", "/srv/shop/current").stdout.strip()).name
+        return state
+
+    def haproxy(self, line: str) -> str:
+        """One command to HAProxy's admin socket."""
+        return self.in_host(self.groups["lb"][0], "sh", "-c", f"echo '{line}' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
