@@ -15,8 +15,12 @@ description:
     ledger says), and returns the plan the pipeline carries out, or fails with the reason it must not run.
   - A V(canary) deploy gives the release to the first O(_input.canary_hosts) hosts of the live color, then
     the rest. HAProxy weights for each step give the canary that share of the live color's traffic.
-  - A V(bluegreen) deploy gives the release to the idle color, then switches to it.
-  - A rollback goes to O(_input.release), or by default to the newest good release older than the live one.
+  - A V(bluegreen) deploy gives the release to the idle color, then switches to it (unless O(_input.switch) is
+    false).
+  - A deploy of the release every live host already runs does nothing (V(noop)), except a blue-green deploy
+    that does not switch.
+  - A rollback goes to O(_input.release), or by default to the good release that was live before the live
+    one (the ledger's live history, where each rollback pops one release).
     It switches back when the idle color runs that release, and otherwise replays it with the strategy.
     It refuses a release marked bad (unless O(_input.allow_bad)) and one older than the schema's contract
     point.
@@ -46,10 +50,15 @@ options:
       allow_bad:
         description: Let a rollback go to a release the ledger marks bad.
         type: bool
+      switch:
+        description:
+          - Blue-green only. V(false) gives the idle color the release and leaves the live color as it is
+            (to bring the warm color up to date, say before a contract migration).
+        type: bool
   state:
     description:
       - The environment, with keys C(live) (the live color), C(colors) (color to its hosts), C(running)
-        (host to the release it runs, empty for none), C(good_releases) and C(bad_releases) (from the
+        (host to the release it runs, empty for none), C(live_history) and C(bad_releases) (from the
         ledger) and C(contract_point) (the oldest release the schema still serves, empty for any).
     type: dict
     required: true
@@ -66,7 +75,7 @@ RETURN = r"""
 _value:
   description:
     - The plan, with keys C(action), C(release), C(strategy), C(method) (V(noop), V(canary), V(bluegreen) or
-      V(switch)), C(live), C(target_color), C(current_release), C(canary), C(baseline), C(rest), C(idle)
+      V(switch)), C(switch) (whether the live color changes), C(live), C(target_color), C(current_release), C(canary), C(baseline), C(rest), C(idle)
       (host lists), C(steps) (percent with the canary's and baseline's weights) and C(running).
   type: dict
 """
@@ -122,16 +131,21 @@ def deploy_plan(request: dict, state: dict) -> dict:
         _fail(f"refusing to go to {release}: the schema was contracted for {point}, "
               f"and releases before {point} need the schema it removed")
 
+    switch = bool(request.get("switch", True))
     plan = {"action": action, "release": release, "strategy": strategy, "live": live, "current_release": current,
-            "target_color": live, "canary": [], "baseline": [], "rest": [], "idle": [], "steps": [],
+            "target_color": live, "switch": False, "canary": [], "baseline": [], "rest": [], "idle": [], "steps": [],
             "running": {h: running.get(h, "") for h in live_hosts + idle_hosts}}
     if action == "rollback" and idle_hosts and all(running.get(h) == release for h in idle_hosts):
-        return {**plan, "method": "switch", "target_color": idle_color}
+        return {**plan, "method": "switch", "target_color": idle_color, "switch": True}
+    live_runs_it = all(running.get(h) == release for h in live_hosts)
     if strategy == "bluegreen":
         if not idle_hosts:
             _fail(f"blue-green needs hosts in the idle color; only {live} has hosts")
-        return {**plan, "method": "bluegreen", "target_color": idle_color, "idle": idle_hosts}
-    if all(running.get(h) == release for h in live_hosts):
+        if (live_runs_it and switch) or (not switch and all(running.get(h) == release for h in idle_hosts)):
+            return {**plan, "method": "noop"}
+        return {**plan, "method": "bluegreen", "target_color": idle_color if switch else live, "idle": idle_hosts,
+                "switch": switch}
+    if live_runs_it:
         return {**plan, "method": "noop"}
     count = int(request.get("canary_hosts", 1))
     if not 1 <= count < len(live_hosts):
@@ -148,12 +162,15 @@ def deploy_plan(request: dict, state: dict) -> dict:
 
 
 def _previous_good(current: str, state: dict) -> str:
-    older = [r for r in state.get("good_releases", [])
-             if r not in state.get("bad_releases", []) and (not current or release_key(r) < release_key(current))]
-    if not older:
-        _fail(f"the ledger has no good release older than {current or 'the live one'} to roll back to; "
+    """The release that was live before the live one (the ledger's live
+    history, as a stack), skipping bad ones."""
+    stack = [r for r in state.get("live_history", []) if r not in state.get("bad_releases", [])]
+    while stack and stack[-1] == current:
+        stack.pop()
+    if not stack:
+        _fail(f"the ledger has no good release that was live before {current or 'the live one'}; "
               "name one with -e release=<tag>")
-    return max(older, key=release_key)
+    return stack[-1]
 
 
 class FilterModule:

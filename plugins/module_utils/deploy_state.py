@@ -128,4 +128,24 @@ def summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
             good.append(release)
     good = [release for release in good if release not in bad]
     points = [e["contract_point"] for e in entries if e.get("contract_point") and e.get("outcome") == "succeeded"]
-    return {"bad_releases": bad, "good_releases": good, "contract_point": points[-1] if points else ""}
+    return {"bad_releases": bad, "good_releases": good, "contract_point": points[-1] if points else "",
+            "live_history": live_history(entries)}
+
+
+def live_history(entries: list[dict[str, Any]]) -> list[str]:
+    """The releases that went live, as a stack: a deploy pushes its release,
+    a rollback pops back to its release (or pushes one never live before).
+    The top is the live release; the one below is what a rollback goes to."""
+    stack: list[str] = []
+    for entry in entries:
+        release = entry.get("release")
+        if entry.get("outcome") != "succeeded" or not release:
+            continue
+        if entry.get("action") == "deploy" and (not stack or stack[-1] != release):
+            stack.append(release)
+        elif entry.get("action") == "rollback":
+            if release in stack:
+                del stack[len(stack) - stack[::-1].index(release):]
+            else:
+                stack.append(release)
+    return stack

@@ -78,6 +78,13 @@ good_releases:
   returned: always
   type: list
   elements: str
+live_history:
+  description:
+    - The releases that went live, oldest first, as a stack. A deploy pushes its release; a rollback pops
+      back to its release. The last is the live release, the one before it is where a rollback goes.
+  returned: always
+  type: list
+  elements: str
 contract_point:
   description:
     - The C(contract_point) of the newest successful entry that has one (a contract migration records the

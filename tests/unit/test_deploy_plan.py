@@ -13,7 +13,7 @@ COLORS = {"blue": ["blue1", "blue2"], "green": ["green1", "green2"]}
 
 def state(live="blue", blue="v1.1.0", green="v1.0.0", **extra):
     running = {"blue1": blue, "blue2": blue, "green1": green, "green2": green}
-    return {"live": live, "colors": COLORS, "running": running, "good_releases": ["v1.0.0", "v1.1.0"],
+    return {"live": live, "colors": COLORS, "running": running, "live_history": ["v1.0.0", "v1.1.0"],
             "bad_releases": [], "contract_point": "", **extra}
 
 
@@ -46,20 +46,30 @@ def test_bluegreen_goes_to_the_idle_color():
     assert (plan["method"], plan["target_color"], plan["idle"]) == ("bluegreen", "blue", ["blue1", "blue2"])
 
 
+def test_bluegreen_of_the_live_release_is_nothing_to_do_unless_it_only_stages_the_idle_color():
+    s = state(blue="v1.2.0", green="v1.0.0")
+    assert deploy_plan(canary("v1.2.0", strategy="bluegreen"), s)["method"] == "noop"
+    staged = deploy_plan(canary("v1.2.0", strategy="bluegreen", switch=False), s)
+    assert (staged["method"], staged["idle"], staged["switch"], staged["target_color"]) == (
+        "bluegreen", ["green1", "green2"], False, "blue")
+    both = state(blue="v1.2.0", green="v1.2.0")
+    assert deploy_plan(canary("v1.2.0", strategy="bluegreen", switch=False), both)["method"] == "noop"
+
+
 def test_rollback_switches_back_when_the_idle_color_runs_the_previous_good_release():
     plan = deploy_plan({"action": "rollback", "strategy": "canary"}, state(blue="v1.1.0", green="v1.0.0"))
     assert (plan["method"], plan["release"], plan["target_color"]) == ("switch", "v1.0.0", "green")
 
 
 def test_rollback_replays_the_previous_good_release_otherwise():
-    s = state(blue="v1.2.0", green="v1.2.0", good_releases=["v1.0.0", "v1.1.0", "v1.2.0"],
+    s = state(blue="v1.2.0", green="v1.2.0", live_history=["v1.0.0", "v1.1.0", "v1.2.0"],
               bad_releases=["v1.1.1-bad"])
     plan = deploy_plan({"action": "rollback", "strategy": "bluegreen"}, s)
     assert (plan["method"], plan["release"], plan["target_color"]) == ("bluegreen", "v1.1.0", "green")
 
 
 def test_rollback_never_picks_a_bad_release_and_refuses_one_named():
-    s = state(blue="v1.2.0", good_releases=["v1.0.0", "v1.1.1-bad", "v1.2.0"], bad_releases=["v1.1.1-bad"])
+    s = state(blue="v1.2.0", live_history=["v1.0.0", "v1.1.1-bad", "v1.2.0"], bad_releases=["v1.1.1-bad"])
     assert deploy_plan({"action": "rollback", "strategy": "bluegreen"}, s)["release"] == "v1.0.0"
     with pytest.raises(AnsibleFilterError, match="v1.1.1-bad is marked bad in the ledger"):
         deploy_plan({"action": "rollback", "release": "v1.1.1-bad", "strategy": "bluegreen"}, s)
@@ -68,14 +78,20 @@ def test_rollback_never_picks_a_bad_release_and_refuses_one_named():
 
 
 def test_nothing_goes_below_the_contract_point():
-    s = state(blue="v1.2.0", green="v1.2.0", contract_point="v1.2.0", good_releases=["v1.1.0", "v1.2.0"])
+    s = state(blue="v1.2.0", green="v1.2.0", contract_point="v1.2.0", live_history=["v1.1.0", "v1.2.0"])
     with pytest.raises(AnsibleFilterError, match="refusing to go to v1.1.0: the schema was contracted for v1.2.0"):
         deploy_plan({"action": "rollback", "strategy": "bluegreen"}, s)
 
 
 def test_a_rollback_with_nothing_older_says_so():
-    with pytest.raises(AnsibleFilterError, match="no good release older than v1.0.0"):
-        deploy_plan({"action": "rollback", "strategy": "canary"}, state(blue="v1.0.0", good_releases=["v1.0.0"]))
+    with pytest.raises(AnsibleFilterError, match="no good release that was live before v1.0.0"):
+        deploy_plan({"action": "rollback", "strategy": "canary"}, state(blue="v1.0.0", live_history=["v1.0.0"]))
+
+
+def test_a_rollback_after_a_downgrade_goes_back_up():
+    s = state(blue="v1.1.0", green="v1.2.0", live_history=["v1.2.0", "v1.1.0"])
+    plan = deploy_plan({"action": "rollback", "strategy": "bluegreen"}, s)
+    assert (plan["method"], plan["release"], plan["target_color"]) == ("switch", "v1.2.0", "green")
 
 
 @pytest.mark.parametrize("request_,message", [

@@ -77,6 +77,7 @@ def test_the_ledger_appends_numbers_and_summarises(run_module, tmp_path):
     assert [e["id"] for e in refused["entries"]] == [1, 2, 3, 4, 5]
     assert refused["bad_releases"] == ["v1.1.1"]
     assert refused["good_releases"] == ["v1.1.0", "v1.0.0"]
+    assert refused["live_history"] == ["v1.0.0", "v1.1.0", "v1.0.0"]
     lines = (tmp_path / "ledger.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [1, 2, 3, 4, 5]
 
@@ -87,6 +88,16 @@ def test_the_ledger_appends_numbers_and_summarises(run_module, tmp_path):
 
     read = run_module("deploy_ledger", {"path": path, "limit": 2})
     assert read["changed"] is False and [e["id"] for e in read["entries"]] == [6, 7]
+
+
+def test_rollbacks_pop_the_live_history():
+    entries = [{"action": a, "release": r, "outcome": o} for a, r, o in [
+        ("deploy", "v1.0.0", "succeeded"), ("deploy", "v1.1.0", "succeeded"), ("deploy", "v1.1.1", "failed"),
+        ("deploy", "v1.2.0", "succeeded"), ("deploy", "v1.2.0", "succeeded"), ("rollback", "v1.1.0", "succeeded"),
+    ]]
+    assert deploy_state.live_history(entries) == ["v1.0.0", "v1.1.0"]
+    entries.append({"action": "rollback", "release": "v0.9.0", "outcome": "succeeded"})
+    assert deploy_state.live_history(entries) == ["v1.0.0", "v1.1.0", "v0.9.0"]
 
 
 def test_check_mode_appends_nothing(run_module, tmp_path):
