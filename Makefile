@@ -14,18 +14,18 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 ROLE_SCENARIOS := roles/base roles/postgresql roles/haproxy roles/app
 SITE_SCENARIOS := pipeline
 MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
-TEST_STAGES := lint sanity unit $(MOLECULE_STAGES)
+TEST_STAGES := lint sanity unit $(MOLECULE_STAGES) vagrant
 
 # Stage names are also folder names (molecule/pipeline): phony, or make would
 # call them up to date and run nothing.
-.PHONY: help deps venv engine image up down test verify lint sanity unit collection clean $(MOLECULE_STAGES)
+.PHONY: help deps venv engine image vagrant-image vagrant up down test verify lint sanity unit collection clean $(MOLECULE_STAGES)
 
 help:
 	@echo "make up | make down | make test | make verify ENV=<env>"
-	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role> | make molecule/pipeline"
+	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role> | make molecule/pipeline | make vagrant"
 
 deps:
-	@scripts/apt-install debootstrap git openssh-client ca-certificates postgresql haproxy
+	@scripts/apt-install debootstrap git openssh-client ca-certificates postgresql haproxy vagrant
 
 venv: deps
 	@scripts/venv
@@ -35,6 +35,9 @@ engine: deps
 
 image: engine
 	@images/phoenix-base/build
+
+vagrant-image: image
+	@images/phoenix-vagrant/build
 
 # make up builds every release of the sample application into artifacts/,
 # and deploys the newest through the pipeline, as any environment would.
@@ -78,6 +81,10 @@ sanity:
 
 unit:
 	pytest tests/unit tests/roles
+
+# The dev environment as Vagrant machines: up, checked, destroyed.
+vagrant:
+	scripts/vagrant-test
 
 $(addprefix molecule/,$(ROLE_SCENARIOS)): molecule/%:
 	scripts/molecule $* test
