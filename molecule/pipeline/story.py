@@ -23,42 +23,20 @@ ROOT = Path(os.environ["PHOENIX_ROOT"])
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
+from tests.support.pipeline import Environment  # noqa: E402
 
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 INVENTORY = EPHEMERAL / "inventory"
 ARTIFACTS = EPHEMERAL / "artifacts"
 # Short canary windows and small minimums for a test's modest traffic.
-SETTINGS = ["-e", f"deploy_artifact_dir={ARTIFACTS}", "-e", "deploy_canary_window=6",
+SETTINGS = ["-e", "deploy_canary_window=6",
             "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 25, 50]}']
 RATE = 20  # requests a second through the load balancer
 ROWS: list[tuple[str, str, float, int, int]] = []
 
 
-def containers() -> dict[str, str]:
-    out = subprocess.run(["ansible-inventory", "-i", str(INVENTORY), "--list"], capture_output=True, text=True, check=True)
-    hostvars = json.loads(out.stdout)["_meta"]["hostvars"]
-    return {host: variables["ansible_host"] for host, variables in hostvars.items()}
-
-
-HOSTS = containers()
-
-
-def in_host(host: str, *command: str) -> str:
-    return subprocess.run(["docker", "exec", HOSTS[host], *command], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def address(host: str) -> str:
-    out = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", HOSTS[host]],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
-def playbook(name: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """ansible-playbook on the scenario's inventory; env adds variables, or
-    removes those given as None."""
-    command = ["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "playbooks" / name), *SETTINGS, *args]
-    environment = {key: value for key, value in {**os.environ, **(env or {})}.items() if value is not None}
-    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
+ENV = Environment(INVENTORY, ARTIFACTS, SETTINGS)
+playbook, ledger, running, lock_free = ENV.playbook, ENV.ledger, ENV.running, ENV.lock_free
 
 
 def expect(condition: bool, message: str, run: subprocess.CompletedProcess | None = None) -> None:
@@ -66,23 +44,6 @@ def expect(condition: bool, message: str, run: subprocess.CompletedProcess | Non
         if run is not None:
             print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
         raise SystemExit(f"story: {message}")
-
-
-def ledger() -> list[dict]:
-    text = in_host("db1", "cat", "/var/lib/phoenix/deploy/ledger.jsonl")
-    return [json.loads(line) for line in text.splitlines()]
-
-
-def running() -> dict[str, str]:
-    """Live color and each app host's release: what a refusal must not change."""
-    state = {"live": in_host("lb1", "cat", "/etc/haproxy/live-color.map")}
-    for host in ("blue1", "blue2", "green1", "green2"):
-        state[host] = Path(in_host(host, "readlink", "/srv/shop/current")).name
-    return state
-
-
-def lock_free() -> bool:
-    return subprocess.run(["docker", "exec", HOSTS["db1"], "test", "-e", "/var/lib/phoenix/deploy/lock"]).returncode != 0
 
 
 def step(load: Load, name: str, playbook_name: str, *args: str, ok: bool = True, says: str = "",
@@ -128,20 +89,18 @@ def refusals(load: Load, url: str) -> None:
             step(load, f"refuse {name}", "deploy.yml", *args, ok=False, says=says, env=env)
             expect(ledger()[-1]["outcome"] == "refused" and says in ledger()[-1]["reason"], f"{name}: not in the ledger")
 
-    subprocess.run(["docker", "pause", HOSTS["green2"]], check=True)
+    subprocess.run(["docker", "pause", ENV.containers["green2"]], check=True)
     try:
         step(load, "refuse an unreachable host", "deploy.yml", "-e", "release=v1.2.0", ok=False, says="cannot reach green2")
     finally:
-        subprocess.run(["docker", "unpause", HOSTS["green2"]], check=True)
+        subprocess.run(["docker", "unpause", ENV.containers["green2"]], check=True)
     expect(ledger()[-1]["outcome"] == "refused", "unreachable host: not in the ledger")
     expect(running() == before, f"a refusal changed a host: {before} -> {running()}")
 
 
 def concurrent(load: Load) -> None:
     """A second deploy while one runs fails at once, naming the holder."""
-    first = subprocess.Popen(["ansible-playbook", "-i", str(INVENTORY), str(ROOT / "playbooks" / "deploy.yml"), *SETTINGS,
-                              "-e", "release=v1.2.0", "-e", "deploy_strategy=bluegreen", "-e", "deploy_operator=first"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = ENV.popen("deploy.yml", "-e", "release=v1.2.0", "-e", "deploy_strategy=bluegreen", "-e", "deploy_operator=first")
     deadline = time.monotonic() + 120
     while lock_free():
         expect(time.monotonic() < deadline and first.poll() is None, "the first deploy never took the lock")
@@ -181,12 +140,12 @@ def canaries(load: Load, url: str) -> None:
 
 def bluegreen_and_rollbacks(load: Load, url: str) -> None:
     step(load, "blue-green v1.2.0", "deploy.yml", "-e", "release=v1.2.0", "-e", "deploy_strategy=bluegreen")
-    expect(running()["live"] == "live green" and running()["green1"] == "v1.2.0", "green does not serve v1.2.0")
+    expect(running()["live"] == "green" and running()["green1"] == "v1.2.0", "green does not serve v1.2.0")
     step(load, "contract while blue runs v1.1.0", "migrate.yml", "-e", "release=v1.2.0", "-e", "migrate_phases=contract",
          ok=False, says="contract of migration 0003 refused")
 
     step(load, "rollback (switch back)", "rollback.yml", says="back to blue")
-    expect(running()["live"] == "live blue", "the rollback did not switch back to blue")
+    expect(running()["live"] == "blue", "the rollback did not switch back to blue")
     step(load, "rollback (replay v1.0.0)", "rollback.yml", "-e", "deploy_strategy=bluegreen", says="v1.0.0 is live on green")
     expect(running()["green1"] == running()["green2"] == "v1.0.0", "v1.0.0 was not replayed on green")
 
@@ -195,7 +154,7 @@ def contract(load: Load, url: str) -> None:
     concurrent(load)
     step(load, "v1.2.0 to the warm color too, no switch", "deploy.yml", "-e", "release=v1.2.0",
          "-e", "deploy_strategy=bluegreen", "-e", "deploy_switch=false", says="it is ready on the idle color")
-    expect(running()["live"] == "live blue" and running()["green1"] == "v1.2.0", "the warm color was not staged")
+    expect(running()["live"] == "blue" and running()["green1"] == "v1.2.0", "the warm color was not staged")
     step(load, "contract once no host needs the old schema", "migrate.yml", "-e", "release=v1.2.0",
          "-e", "migrate_phases=contract")
     step(load, "rollback below the contract point", "rollback.yml", "-e", "release=v1.1.0", ok=False,
@@ -218,7 +177,7 @@ CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, contract, flags_and_sta
 def main() -> None:
     """STORY_FROM=<chapter> starts at that chapter, on an environment left
     where the one before it ends (for debugging a chapter)."""
-    url = f"http://{address('lb1')}/items"
+    url = f"http://{ENV.address('lb1')}/items"
     start = os.environ.get("STORY_FROM", CHAPTERS[0].__name__)
     chapters = CHAPTERS[[c.__name__ for c in CHAPTERS].index(start):]
     if chapters[0] is CHAPTERS[0]:
