@@ -500,7 +500,7 @@ def validate_releases(module: AnsibleModule) -> None:
             except ValueError as error:
                 module.fail_json(msg=f"{name}: {error}")
     if module.params["phase"] == "contract" and not module.params["oldest_live_release"]:
-        module.fail_json(msg="phase=contract needs oldest_live_release: the oldest release any live host runs (from the ledger)")
+        module.fail_json(msg="phase=contract needs oldest_live_release: the oldest release any live or warm app host runs")
     for name in ("batch_size",):
         if module.params[name] < 1:
             module.fail_json(msg=f"{name} must be at least 1, got {module.params[name]}")
