@@ -1,28 +1,50 @@
 # Copyright: (c) 2026, phoenix.deploy maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""An environment's deploy lock and ledger: two files in one folder on the
-environment's state host, so every operator's checkout sees the same ones.
+"""An environment's deploy lock and ledger, kept in its PostgreSQL (the
+state database on the database host), so that every operator's checkout
+sees the same ones and the backups and WAL archive carry them: a rebuilt
+database host gets them back with its data.
 
-- `lock`: a JSON document, created with O_EXCL, so that exactly one of two
-  concurrent deploys gets it. It is removed by the token that took it, or
+- `phoenix_lock`: at most one row; taken with an INSERT that exactly one of
+  two concurrent takers wins. It is removed by the token that took it, or
   broken on purpose.
-- `ledger.jsonl`: one JSON document per line, appended under an exclusive
-  flock and fsynced; never rewritten.
+- `phoenix_ledger`: one JSON document per entry, numbered without gaps; a
+  trigger refuses every UPDATE and DELETE.
+
+Each function takes an open psycopg2 connection and commits its own work.
 """
 
 from __future__ import annotations
 
 import datetime
-import errno
-import fcntl
 import json
 import os
 import secrets
+import time
 from typing import Any
 
-LOCK = "lock"
-LEDGER = "ledger.jsonl"
+LOCK_NAME = "deploy"
+# Where the ledger and lock lived before they moved into PostgreSQL; an empty
+# ledger table takes over that file's entries once.
+LEGACY_LEDGER = "/var/lib/phoenix/deploy/ledger.jsonl"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS phoenix_lock (
+    name text PRIMARY KEY,
+    document jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS phoenix_ledger (
+    id bigint PRIMARY KEY,
+    entry jsonb NOT NULL
+);
+CREATE OR REPLACE FUNCTION phoenix_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the deploy ledger is append-only: % refused', TG_OP;
+END $$;
+CREATE OR REPLACE TRIGGER phoenix_ledger_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON phoenix_ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION phoenix_ledger_append_only();
+"""
 
 
 class LockHeld(Exception):
@@ -33,53 +55,54 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _ensure_dir(directory: str) -> None:
-    os.makedirs(directory, mode=0o750, exist_ok=True)
+def ensure_schema(conn, legacy_ledger: str = LEGACY_LEDGER) -> None:
+    """Create the tables if they are missing (serialized: two first runs at
+    once must not collide), and take over a file ledger of old."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('phoenix_deploy_state'))")
+        cur.execute(SCHEMA)
+        cur.execute("SELECT NOT EXISTS (SELECT 1 FROM phoenix_ledger)")
+        if cur.fetchone()[0] and os.path.exists(legacy_ledger):
+            with open(legacy_ledger) as handle:
+                entries = [json.loads(line) for line in handle if line.strip()]
+            for number, entry in enumerate(entries, start=1):
+                cur.execute("INSERT INTO phoenix_ledger (id, entry) VALUES (%s, %s)",
+                            (entry.get("id", number), json.dumps(entry, sort_keys=True)))
 
 
-def read_lock(directory: str) -> dict[str, Any] | None:
+def read_lock(conn) -> dict[str, Any] | None:
     """The holder's document, or None when the lock is free."""
-    try:
-        with open(os.path.join(directory, LOCK)) as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        # A lock whose writer died mid-write is still a lock: someone took it.
-        return {"holder": "unknown (unreadable lock file)", "raw": text[:200]}
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT document FROM phoenix_lock WHERE name = %s", (LOCK_NAME,))
+        row = cur.fetchone()
+    return row[0] if row else None
 
 
-def acquire(directory: str, holder: dict[str, Any]) -> dict[str, Any]:
+def acquire(conn, holder: dict[str, Any]) -> dict[str, Any]:
     """Take the lock; returns the document written, with its token."""
-    _ensure_dir(directory)
     document = {**holder, "since": now(), "token": secrets.token_hex(16)}
-    path = os.path.join(directory, LOCK)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-    except OSError as error:
-        if error.errno == errno.EEXIST:
-            raise LockHeld(read_lock(directory) or {"holder": "unknown"}) from None
-        raise
-    with os.fdopen(fd, "w") as handle:
-        handle.write(json.dumps(document, sort_keys=True))
-        handle.flush()
-        os.fsync(handle.fileno())
+    with conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO phoenix_lock (name, document) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING RETURNING name",
+                    (LOCK_NAME, json.dumps(document, sort_keys=True)))
+        taken = cur.fetchone() is not None
+    if not taken:
+        raise LockHeld(read_lock(conn) or {"holder": "unknown"})
     return document
 
 
-def release(directory: str, token: str | None) -> dict[str, Any] | None:
+def release(conn, token: str | None) -> dict[str, Any] | None:
     """Remove the lock. With a token, only the lock that token took (raises
     LockHeld when another holds it); with None, whoever holds it (breaking).
     Returns the document removed, or None when the lock was free."""
-    held = read_lock(directory)
-    if held is None:
-        return None
-    if token is not None and held.get("token") != token:
-        raise LockHeld(held)
-    os.unlink(os.path.join(directory, LOCK))
-    return held
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT document FROM phoenix_lock WHERE name = %s FOR UPDATE", (LOCK_NAME,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        if token is not None and row[0].get("token") != token:
+            raise LockHeld(row[0])
+        cur.execute("DELETE FROM phoenix_lock WHERE name = %s", (LOCK_NAME,))
+    return row[0]
 
 
 def describe(holder: dict[str, Any]) -> str:
@@ -89,29 +112,43 @@ def describe(holder: dict[str, Any]) -> str:
     return f"{holder.get('holder', 'unknown')}{since}" + (f" ({what})" if what else "")
 
 
-def read_ledger(directory: str) -> list[dict[str, Any]]:
-    try:
-        with open(os.path.join(directory, LEDGER)) as handle:
-            return [json.loads(line) for line in handle if line.strip()]
-    except FileNotFoundError:
-        return []
+def read_ledger(conn) -> list[dict[str, Any]]:
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT entry FROM phoenix_ledger ORDER BY id")
+        return [row[0] for row in cur.fetchall()]
 
 
-def append(directory: str, entry: dict[str, Any]) -> dict[str, Any]:
+def append(conn, entry: dict[str, Any]) -> dict[str, Any]:
     """Append an entry, numbered after the last one; returns it as written."""
-    _ensure_dir(directory)
-    path = os.path.join(directory, LEDGER)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        lines = [line for line in handle.read().splitlines() if line.strip()]
-        number = json.loads(lines[-1]).get("id", len(lines)) + 1 if lines else 1
+    with conn, conn.cursor() as cur:
+        # Gapless numbers: one appender at a time.
+        cur.execute("LOCK TABLE phoenix_ledger IN EXCLUSIVE MODE")
+        cur.execute("SELECT coalesce(max(id), 0) + 1 FROM phoenix_ledger")
+        number = cur.fetchone()[0]
         written = {"id": number, "recorded": now(), **entry}
-        handle.write(json.dumps(written, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(path, 0o640)
+        cur.execute("INSERT INTO phoenix_ledger (id, entry) VALUES (%s, %s)", (number, json.dumps(written, sort_keys=True)))
     return written
+
+
+def archive(conn, wait: float) -> bool | None:
+    """Close the current WAL segment and wait up to `wait` seconds until the
+    archiver has shipped it (to the backup host): then what was just written
+    survives the loss of this host. None when archiving is off."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT current_setting('archive_mode') <> 'off'")
+        if not cur.fetchone()[0]:
+            return None
+        cur.execute("SELECT pg_walfile_name(pg_switch_wal())")
+        segment = cur.fetchone()[0]
+    deadline = time.monotonic() + wait
+    while True:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+            if cur.fetchone()[0][-24:] >= segment:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -129,7 +166,14 @@ def summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
     good = [release for release in good if release not in bad]
     points = [e["contract_point"] for e in entries if e.get("contract_point") and e.get("outcome") == "succeeded"]
     return {"bad_releases": bad, "good_releases": good, "contract_point": points[-1] if points else "",
-            "live_history": live_history(entries)}
+            "live_history": live_history(entries), "live_color": live_color(entries)}
+
+
+def live_color(entries: list[dict[str, Any]]) -> str:
+    """The color the newest successful run left live; empty when no run ever
+    set one (a new environment)."""
+    colors = [e["to_color"] for e in entries if e.get("outcome") == "succeeded" and e.get("to_color")]
+    return colors[-1] if colors else ""
 
 
 def live_history(entries: list[dict[str, Any]]) -> list[str]:

@@ -33,6 +33,13 @@ def connection_argument_spec() -> dict[str, dict[str, Any]]:
     }
 
 
+def state_argument_spec() -> dict[str, dict[str, Any]]:
+    """The connection arguments of the modules that keep an environment's
+    state (deploy_lock, deploy_ledger): its own database, by default through
+    the local socket as postgres."""
+    return {**connection_argument_spec(), "db": {"type": "str", "default": "phoenix"}}
+
+
 def require_psycopg2(module) -> None:
     if psycopg2 is None:
         from ansible.module_utils.basic import missing_required_lib

@@ -9,8 +9,11 @@ DOCUMENTATION = r"""
 module: deploy_ledger
 short_description: Record a deploy, rollback or switch in the environment's ledger, and read it back
 description:
-  - The ledger is an append-only file of JSON lines in O(path) on the environment's state host. Each
-    entry says who did what, when, from what to what, how, with which outcome and why.
+  - The ledger is an append-only table of JSON documents in the environment's state database O(db), on its
+    database host, so that backups and WAL archiving carry it; a trigger refuses any change to a written
+    entry. Each entry says who did what, when, from what to what, how, with which outcome and why.
+  - After appending, the module closes the current WAL segment and waits up to O(archive_wait) seconds until
+    it is archived (to the backup host), so that the entry survives the loss of the database host.
   - An entry with C(bad=true) marks its release bad; rollbacks never pick a bad release by default.
   - With O(entry) the module appends it; without, it only reads. Either way it returns the newest
     O(limit) entries and what they say about releases.
@@ -19,15 +22,22 @@ author:
   - Phoenix Deploy Maintainers (@phoenix-deploy)
 extends_documentation_fragment:
   - phoenix.deploy.attributes
+  - phoenix.deploy.postgres
 attributes:
   check_mode:
     support: full
     description: Reads the ledger; does not append.
 options:
-  path:
-    description: The folder holding the ledger (and the deploy lock).
-    type: path
-    default: /var/lib/phoenix/deploy
+  db:
+    description: The environment's state database, which holds the ledger and the lock.
+    type: str
+    default: phoenix
+  archive_wait:
+    description:
+      - Seconds to wait, after appending, until the entry's WAL segment is archived. 0 does not wait.
+      - Nothing is waited for when the server does not archive WAL.
+    type: float
+    default: 10
   entry:
     description:
       - The entry to append, e.g. C(action), C(release), C(from), C(strategy), C(steps), C(outcome),
@@ -85,6 +95,20 @@ live_history:
   returned: always
   type: list
   elements: str
+live_color:
+  description: The color the newest successful run left live (its C(to_color)); empty when none ever did.
+  returned: always
+  type: str
+lock:
+  description: The deploy lock's holder (who, since when, for what), without its token; empty when it is free.
+  returned: always
+  type: dict
+archived:
+  description:
+    - Whether the appended entry reached the WAL archive within O(archive_wait); null when the server does not
+      archive WAL or nothing was appended.
+  returned: always
+  type: bool
 contract_point:
   description:
     - The C(contract_point) of the newest successful entry that has one (a contract migration records the
@@ -95,28 +119,39 @@ contract_point:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.phoenix.deploy.plugins.module_utils import deploy_state
+from ansible_collections.phoenix.deploy.plugins.module_utils import deploy_state, postgres
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "default": "/var/lib/phoenix/deploy"},
+            **postgres.state_argument_spec(),
             "entry": {"type": "dict"},
             "limit": {"type": "int", "default": 20},
+            "archive_wait": {"type": "float", "default": 10},
         },
         supports_check_mode=True,
     )
-    path, entry = module.params["path"], module.params["entry"]
-    result = {"changed": False}
+    params, entry = module.params, module.params["entry"]
+    result = {"changed": bool(entry), "archived": None}
+    conn = postgres.connect(module, "deploy_ledger")
     try:
+        deploy_state.ensure_schema(conn)
         if entry and not module.check_mode:
-            result["entry"] = deploy_state.append(path, entry)
-        entries = deploy_state.read_ledger(path)
-    except (OSError, ValueError) as error:
-        module.fail_json(msg=f"cannot use the ledger in {path}: {error}")
-    result["changed"] = bool(entry)
-    module.exit_json(entries=entries[-module.params["limit"]:] if module.params["limit"] > 0 else [],
+            result["entry"] = deploy_state.append(conn, entry)
+            if params["archive_wait"] > 0:
+                result["archived"] = deploy_state.archive(conn, params["archive_wait"])
+        entries = deploy_state.read_ledger(conn)
+        held = deploy_state.read_lock(conn)
+    except (postgres.psycopg2.Error, OSError, ValueError) as error:
+        module.fail_json(msg=f"cannot use the ledger in database {params['db']}: {str(error).strip()}")
+    finally:
+        conn.close()
+    if result["archived"] is False:
+        module.warn(f"entry {result['entry']['id']} is not in the WAL archive after {params['archive_wait']} s: "
+                    "until archiving catches up it lives on the database host only")
+    module.exit_json(entries=entries[-params["limit"]:] if params["limit"] > 0 else [],
+                     lock={k: v for k, v in (held or {}).items() if k != "token"},
                      **deploy_state.summary(entries), **result)
 
 

@@ -9,9 +9,9 @@ DOCUMENTATION = r"""
 module: deploy_lock
 short_description: Take, release or break an environment's deploy lock
 description:
-  - The lock is a file in O(path) on the environment's state host, created atomically, so that of two
-    concurrent deploys exactly one gets it. The other fails at once, naming who holds the lock, since when,
-    and for what.
+  - The lock is a row in the environment's state database O(db) (on its database host), inserted
+    atomically, so that of two concurrent deploys exactly one gets it. The other fails at once, naming who
+    holds the lock, since when, and for what. Backups and WAL archiving carry it with the database.
   - A lock is released with the O(token) that took it. A lock that outlived its deploy (a killed
     controller) stays until someone breaks it on purpose with O(force=true).
 version_added: 0.1.0
@@ -19,15 +19,16 @@ author:
   - Phoenix Deploy Maintainers (@phoenix-deploy)
 extends_documentation_fragment:
   - phoenix.deploy.attributes
+  - phoenix.deploy.postgres
 attributes:
   check_mode:
     support: full
     description: Reports whether the lock could be taken or released; writes nothing.
 options:
-  path:
-    description: The folder holding the lock (and the ledger).
-    type: path
-    default: /var/lib/phoenix/deploy
+  db:
+    description: The environment's state database, which holds the lock and the ledger.
+    type: str
+    default: phoenix
   state:
     description: V(locked) takes the lock, V(unlocked) releases or breaks it.
     type: str
@@ -82,13 +83,17 @@ holder:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.phoenix.deploy.plugins.module_utils import deploy_state
+from ansible_collections.phoenix.deploy.plugins.module_utils import deploy_state, postgres
+
+
+def without_token(document: dict) -> dict:
+    return {k: v for k, v in document.items() if k != "token"}
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "path", "default": "/var/lib/phoenix/deploy"},
+            **postgres.state_argument_spec(),
             "state": {"type": "str", "choices": ["locked", "unlocked"], "default": "locked"},
             "holder": {"type": "str"},
             "details": {"type": "dict", "default": {}},
@@ -98,31 +103,35 @@ def main() -> None:
         required_if=[("state", "locked", ("holder",))],
         supports_check_mode=True,
     )
-    path, params = module.params["path"], module.params
+    params = module.params
+    conn = postgres.connect(module, "deploy_lock")
     try:
-        held = deploy_state.read_lock(path)
+        deploy_state.ensure_schema(conn)
+        held = deploy_state.read_lock(conn)
         if params["state"] == "locked":
             if held is not None:
                 module.fail_json(msg=f"the deploy lock is held by {deploy_state.describe(held)}; "
                                      f"if that run is dead, break the lock on purpose (./deploy <env> unlock)",
-                                 holder={k: v for k, v in held.items() if k != "token"})
+                                 holder=without_token(held))
             if module.check_mode:
                 module.exit_json(changed=True)
-            taken = deploy_state.acquire(path, {**params["details"], "holder": params["holder"]})
-            module.exit_json(changed=True, token=taken["token"], holder={k: v for k, v in taken.items() if k != "token"})
+            taken = deploy_state.acquire(conn, {**params["details"], "holder": params["holder"]})
+            module.exit_json(changed=True, token=taken["token"], holder=without_token(taken))
         if held is None:
             module.exit_json(changed=False)
         if not params["force"] and held.get("token") != params["token"]:
             module.fail_json(msg=f"the deploy lock is held by {deploy_state.describe(held)}, not by this run; "
-                                 "break it only on purpose (force)", holder={k: v for k, v in held.items() if k != "token"})
+                                 "break it only on purpose (force)", holder=without_token(held))
         if not module.check_mode:
-            deploy_state.release(path, None if params["force"] else params["token"])
+            deploy_state.release(conn, None if params["force"] else params["token"])
     except deploy_state.LockHeld as error:
         module.fail_json(msg=f"the deploy lock is held by {deploy_state.describe(error.args[0])}",
-                         holder={k: v for k, v in error.args[0].items() if k != "token"})
-    except OSError as error:
-        module.fail_json(msg=f"cannot use the deploy lock in {path}: {error}")
-    module.exit_json(changed=True, holder={k: v for k, v in held.items() if k != "token"})
+                         holder=without_token(error.args[0]))
+    except postgres.psycopg2.Error as error:
+        module.fail_json(msg=f"cannot use the deploy lock in database {params['db']}: {str(error).strip()}")
+    finally:
+        conn.close()
+    module.exit_json(changed=True, holder=without_token(held))
 
 
 if __name__ == "__main__":

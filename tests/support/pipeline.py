@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.support import ROOT
 
-STATE_DIR = "/var/lib/phoenix/deploy"
+STATE_DATABASE = "phoenix"
 
 
 class Environment:
@@ -51,12 +51,16 @@ class Environment:
                               self.containers[host]], capture_output=True, text=True, check=True)
         return out.stdout.strip()
 
+    def state(self, query: str) -> list[str]:
+        """Rows of a query on the environment's state database, one per line."""
+        return self.in_host(self.groups["db"][0], "runuser", "-u", "postgres", "--", "psql", "-d", STATE_DATABASE,
+                            "-Atc", query).stdout.splitlines()
+
     def ledger(self) -> list[dict]:
-        text = self.in_host(self.groups["db"][0], "cat", f"{STATE_DIR}/ledger.jsonl").stdout
-        return [json.loads(line) for line in text.splitlines()]
+        return [json.loads(line) for line in self.state("SELECT entry FROM phoenix_ledger ORDER BY id")]
 
     def lock_free(self) -> bool:
-        return self.in_host(self.groups["db"][0], "test", "-e", f"{STATE_DIR}/lock", check=False).returncode != 0
+        return self.state("SELECT count(*) FROM phoenix_lock") == ["0"]
 
     def live(self) -> str:
         return self.in_host(self.groups["lb"][0], "cat", "/etc/haproxy/live-color.map").stdout.split()[-1]
