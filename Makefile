@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 
 # Every molecule scenario, in the order the suite runs them: each role's, then
 # the multi-host ones in molecule/ at the top.
-ROLE_SCENARIOS := roles/base roles/postgresql roles/haproxy roles/app
+ROLE_SCENARIOS := roles/base roles/postgresql roles/pgbackrest roles/haproxy roles/app
 SITE_SCENARIOS := pipeline
 MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
 TEST_STAGES := lint sanity unit $(MOLECULE_STAGES) vagrant

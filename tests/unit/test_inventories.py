@@ -49,9 +49,19 @@ def variable_names(env: str) -> dict[str, set[str]]:
 
 
 def test_every_environment_has_the_same_groups():
-    expected = {"all", "lb", "db", "app", "blue", "green"}
+    expected = {"all", "lb", "db", "backup", "app", "blue", "green"}
     for env in ENVIRONMENTS:
         assert set(inventory(env)) == expected, env
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS + ["vagrant"])
+def test_backups_live_off_the_database_host(env):
+    """Each environment has a backup host, and it is never the database's
+    machine: losing the database host must not lose its backups."""
+    hosts = inventory(env)
+    assert hosts.get("backup"), f"{env} has no backup host"
+    machines = {group: {v.get("ansible_host", h) for h, v in hosts[group].items()} for group in ("db", "backup")}
+    assert not machines["db"] & machines["backup"], f"{env}: the backup repository is on the database host"
 
 
 @pytest.mark.parametrize("env", ["staging", "production"])

@@ -54,3 +54,25 @@ def test_the_firewall_admits_only_the_app_hosts_to_postgresql(host, pg):
     for address in pg["client_addresses"]:
         assert address in rule
     assert "saddr" in rule, "postgresql must not be open to every address"
+
+
+def psql_as_root(host, database: str, query: str) -> str:
+    """What root (Ansible's modules) gets from the local socket, as postgres."""
+    return host.check_output("psql -U postgres -d %s -Atc %s", database, query)
+
+
+def test_root_reaches_the_state_database_as_postgres(host, pg):
+    """The deploy ledger and lock live in the state database; the modules,
+    run as root, reach it over the socket as postgres and no one else."""
+    assert psql_as_root(host, pg["state_database"], "SELECT current_user") == "postgres"
+    assert host.run("runuser -u nobody -- psql -U postgres -d %s -Atc 'SELECT 1'", pg["state_database"]).rc != 0
+
+
+def test_wal_is_archived_to_the_backup_repository(host, pg):
+    settings = dict(line.split("|") for line in psql_as_root(
+        host, "postgres", "SELECT name, setting FROM pg_settings WHERE name IN ('archive_mode', 'archive_command')").splitlines())
+    if pg["pgbackrest_stanza"]:
+        assert settings["archive_mode"] == "on"
+        assert settings["archive_command"] == f"pgbackrest --stanza={pg['pgbackrest_stanza']} archive-push %p"
+    else:
+        assert settings["archive_mode"] == "off"
