@@ -31,6 +31,7 @@ options:
   db:
     description: The environment's state database, which holds the ledger and the lock.
     type: str
+    required: false
     default: phoenix
   archive_wait:
     description:

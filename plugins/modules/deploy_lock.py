@@ -28,6 +28,7 @@ options:
   db:
     description: The environment's state database, which holds the lock and the ledger.
     type: str
+    required: false
     default: phoenix
   state:
     description: V(locked) takes the lock, V(unlocked) releases or breaks it.
