@@ -18,6 +18,7 @@ ALLOWED = {
     "inventories/dev.vault-password": "the dev vault's password, documented for local use",
     "roles/postgresql/molecule/default/molecule.yml": "a throwaway password of a test container",
     "roles/app/molecule/default/molecule.yml": "a throwaway password of a test container",
+    "roles/pgbackrest/molecule/default/molecule.yml": "a throwaway password of a test container",
     "molecule/pipeline/molecule.yml": "a throwaway password of test containers",
     "inventories/vagrant/group_vars/all/connection.yml": "the path of Vagrant's public, well-known insecure key",
 }
