@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
-from tests.support.pipeline import Environment  # noqa: E402
+from tests.support.pipeline import Environment, wait_serving  # noqa: E402
 
 RATE = 40
 SETTINGS = ["-e", "deploy_canary_window=5", "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 50]}']
@@ -128,7 +128,7 @@ def two_hosts(env: Environment, work: Path) -> Environment:
         return {"hosts": {n: {"ansible_host": env.containers[n], "ansible_connection": "community.docker.docker",
                               "ansible_user": "root"} for n in names}}
 
-    layout = {"all": {"children": {"lb": hosts("lb1"), "db": hosts("db1"),
+    layout = {"all": {"children": {"lb": hosts("lb1"), "db": hosts("db1"), "backup": hosts("backup1"),
                                    "app": {"children": {"blue": hosts("blue1"), "green": hosts("green1")}}}}}
     (inventory / "hosts.yml").write_text(json.dumps(layout))
     for host in env.app_hosts:
@@ -154,8 +154,8 @@ def main() -> None:
         first = env.playbook("deploy.yml", "-e", "release=v1.0.0")
         if first.returncode != 0:
             raise SystemExit(first.stdout[-3000:])
+        wait_serving(f"http://{env.address('lb1')}/healthz")
         with Load(f"http://{env.address('lb1')}/version", rate=RATE, max_seconds=2400) as load:
-            time.sleep(3)
             run_all(load, env, 6, SIX_HOSTS)
             small = two_hosts(env, work)
             # Releases the two hosts get are installed afresh, as on six.

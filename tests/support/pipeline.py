@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from tests.support import ROOT
@@ -75,3 +78,19 @@ class Environment:
     def haproxy(self, line: str) -> str:
         """One command to HAProxy's admin socket."""
         return self.in_host(self.groups["lb"][0], "sh", "-c", f"echo '{line}' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+
+
+def wait_serving(url: str, timeout: float = 60) -> None:
+    """Wait until `url` answers 200 (HAProxy needs its rise checks to call a
+    server UP once the first release created the schema)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
+        time.sleep(0.5)

@@ -1,6 +1,8 @@
 """The shop's WSGI application.
 
-    GET  /healthz   200 when the database answers, else 503
+    GET  /healthz   200 when the database answers and has the schema this
+                    release needs (the expand part of every migration it
+                    ships), else 503
     GET  /version   {"version": "<release tag>"}
     GET  /items     the items, from the database
     POST /items     {"name": "..."} adds one
@@ -27,6 +29,20 @@ from shop import items as catalogue
 
 RELEASE_FILE = Path(__file__).resolve().parent.parent / "RELEASE"
 RELEASE = RELEASE_FILE.read_text().strip() if RELEASE_FILE.exists() else "unreleased"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def schema_needed() -> set[str]:
+    """Ids of the migrations whose expand part this release's code relies on:
+    every one it ships with an expand. Contract parts never are: the code
+    works with and without them."""
+    if not MIGRATIONS_DIR.is_dir():
+        return set()
+    return {path.name.split("_", 1)[0] for path in MIGRATIONS_DIR.glob("*.yml")
+            if any(line.startswith("expand:") for line in path.read_text().splitlines())}
+
+
+SCHEMA_NEEDED = schema_needed()
 
 
 def load_config() -> dict:
@@ -51,14 +67,27 @@ def respond(start_response, status: str, document) -> list[bytes]:
     return [body]
 
 
+def missing_schema(cur) -> list[str]:
+    """The needed migrations whose expand part the database lacks."""
+    cur.execute("SELECT to_regclass('phoenix_migrations') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        return sorted(SCHEMA_NEEDED)
+    cur.execute("SELECT migration_id FROM phoenix_migrations WHERE part = 'expand'")
+    return sorted(SCHEMA_NEEDED - {row[0] for row in cur.fetchall()})
+
+
 def healthz(environ, start_response):
+    """Healthy means this release can serve: the database answers and holds
+    the schema the release needs. An empty database that answers is not."""
     try:
         with connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT 1")
-        return respond(start_response, "200 OK", {"status": "ok", "release": RELEASE, "checks": {"database": "ok"}})
+            missing = missing_schema(cur)
     except psycopg2.Error as error:
         return respond(start_response, "503 Service Unavailable",
                        {"status": "failing", "release": RELEASE, "checks": {"database": str(error).strip()}})
+    checks = {"database": "ok", "schema": f"missing migrations {', '.join(missing)}" if missing else "ok"}
+    status = "503 Service Unavailable" if missing else "200 OK"
+    return respond(start_response, status, {"status": "failing" if missing else "ok", "release": RELEASE, "checks": checks})
 
 
 def user_of(environ) -> str:

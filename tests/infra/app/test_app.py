@@ -35,7 +35,7 @@ def test_it_answers_with_its_release_and_a_healthy_database(host, app):
     version = json.loads(http_get(host, f"http://127.0.0.1:{app['port']}/version"))
     assert version == {"version": app["release"]}
     health = json.loads(http_get(host, f"http://127.0.0.1:{app['port']}/healthz"))
-    assert health["checks"] == {"database": "ok"}
+    assert health["checks"] == {"database": "ok", "schema": "ok"}
 
 
 def test_the_previous_release_is_kept_for_a_rollback(host, app):
