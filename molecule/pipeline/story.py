@@ -23,7 +23,7 @@ ROOT = Path(os.environ["PHOENIX_ROOT"])
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
-from tests.support.pipeline import Environment  # noqa: E402
+from tests.support.pipeline import Environment, wait_serving  # noqa: E402
 
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 INVENTORY = EPHEMERAL / "inventory"
@@ -32,6 +32,7 @@ ARTIFACTS = EPHEMERAL / "artifacts"
 SETTINGS = ["-e", "deploy_canary_window=6",
             "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 25, 50]}']
 RATE = 20  # requests a second through the load balancer
+WRITE_RATE = 5  # new items a second, while the database host is rebuilt
 ROWS: list[tuple[str, str, float, int, int]] = []
 
 
@@ -88,6 +89,10 @@ def refusals(load: Load, url: str) -> None:
         for name, args, env, says in cases:
             step(load, f"refuse {name}", "deploy.yml", *args, ok=False, says=says, env=env)
             expect(ledger()[-1]["outcome"] == "refused" and says in ledger()[-1]["reason"], f"{name}: not in the ledger")
+
+    step(load, "refuse a rebuild of a host not in the inventory", "rebuild.yml", "-e", "rebuild_host=ghost1", ok=False,
+         says="rebuild_host 'ghost1' is not a host of the dev inventory")
+    expect(ledger()[-1]["outcome"] == "refused" and ledger()[-1]["action"] == "rebuild", "the refused rebuild is not in the ledger")
 
     subprocess.run(["docker", "pause", ENV.containers["green2"]], check=True)
     try:
@@ -150,6 +155,63 @@ def bluegreen_and_rollbacks(load: Load, url: str) -> None:
     expect(running()["green1"] == running()["green2"] == "v1.0.0", "v1.0.0 was not replayed on green")
 
 
+def version(url: str) -> str:
+    with urllib.request.urlopen(url.replace("/items", "/version"), timeout=5) as answer:
+        return json.load(answer)["version"]
+
+
+def phoenix(load: Load, url: str) -> None:
+    """Hosts rebuilt from nothing: an app host of the live color with no
+    failed request; the database host under writes, losing no acknowledged
+    write and no ledger entry; the load balancer while the live color is not
+    haproxy_initial_color. Then the restore drill, which a corrupted file in
+    the repository must fail."""
+    before, entries = running(), ledger()
+    expect(before["live"] == "green", f"the phoenix chapter wants green live, not the initial blue: {before}")
+
+    step(load, "rebuild green2 (app, live color)", "rebuild.yml", "-e", "rebuild_host=green2",
+         says="green2 (app) was rebuilt and runs v1.0.0")
+    expect(running() == before, f"the app host's rebuild changed what runs: {before} -> {running()}")
+
+    db = ENV.groups["db"][0]
+    with Load(url, rate=WRITE_RATE, max_seconds=900, writes=True) as writes:
+        time.sleep(3)
+        began = time.monotonic()
+        step(load, "rebuild db1, under writes", "rebuild.yml", "-e", "rebuild_host=db1", says="db1 (db) was rebuilt",
+             allowed_failures=1.0)
+        wait_serving(url.replace("/items", "/healthz"))
+        time.sleep(2)
+    acknowledged_before, acknowledged = writes.acknowledged(before=began), writes.acknowledged()
+    present = {int(i) for i in ENV.in_host(db, "runuser", "-u", "postgres", "--", "psql", "-d", "shop", "-Atc",
+                                           "SELECT id FROM items").stdout.split()}
+    lost = sorted(set(acknowledged) - present)
+    ROWS.append((f"  writes acknowledged {len(acknowledged_before)} before, {len(acknowledged)} in all; lost",
+                 str(len(lost)), 0.0, len(writes.samples), len(Load.failed(writes.samples))))
+    expect(len(acknowledged_before) > 0, "no write was acknowledged before the database rebuild began")
+    expect(not lost, f"{len(lost)} acknowledged writes are gone after the database rebuild: {lost[:10]}")
+    expect(running() == before, f"the database rebuild changed what runs: {before} -> {running()}")
+    expect(ledger()[:len(entries)] == entries, "the database rebuild lost or changed ledger entries")
+    status = playbook("status.yml")
+    expect(f"#{entries[-1]['id']} " in status.stdout, "status does not show the ledger entries from before the rebuild", status)
+
+    step(load, "rebuild lb1 (green live, blue the initial)", "rebuild.yml", "-e", "rebuild_host=lb1", says="lb1 (lb) was rebuilt",
+         allowed_failures=1.0)
+    wait_serving(url.replace("/items", "/healthz"))
+    expect(running()["live"] == "green" and version(url) == before["green1"],
+           f"the rebuilt load balancer serves {running()['live']} ({version(url)}), not green ({before['green1']})")
+
+    step(load, "restore drill", "restore-drill.yml", says="restore drill passed")
+    backup = ENV.groups["backup"][0]
+    victim = ENV.in_host(backup, "sh", "-c", "find /var/lib/pgbackrest/backup -path '*pg_data*' -type f | sort | head -n 1").stdout.strip()
+    ENV.in_host(backup, "cp", "-p", victim, "/root/drill-original")
+    ENV.in_host(backup, "sh", "-c", f"printf corrupted | dd of={victim} bs=1 seek=64 conv=notrunc status=none")
+    try:
+        step(load, "restore drill, a corrupted file in the repository", "restore-drill.yml", ok=False, says="holds corrupted files")
+    finally:
+        ENV.in_host(backup, "cp", "-p", "/root/drill-original", victim)
+    expect(ledger()[-1]["action"] == "restore-drill" and ledger()[-1]["outcome"] == "failed", "the failed drill is not in the ledger")
+
+
 def contract(load: Load, url: str) -> None:
     concurrent(load)
     step(load, "v1.2.0 to the warm color too, no switch", "deploy.yml", "-e", "release=v1.2.0",
@@ -171,21 +233,28 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, contract, flags_and_status]
+CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, phoenix, contract, flags_and_status]
+
+
+def first_release() -> None:
+    """site.yml put v1.0.0 on every app host, but the database has no schema
+    yet, so no host is healthy. The first deploy finds the code in place,
+    creates the schema and records the release (`story.py first-release`,
+    before the switch checks and the load)."""
+    run = playbook("deploy.yml", "-e", "release=v1.0.0")
+    expect(run.returncode == 0 and "every live host runs it already" in run.stdout, "deploy v1.0.0", run)
+    expect(ledger()[-1]["outcome"] == "succeeded" and ledger()[-1]["release"] == "v1.0.0", "v1.0.0 is not in the ledger")
 
 
 def main() -> None:
     """STORY_FROM=<chapter> starts at that chapter, on an environment left
     where the one before it ends (for debugging a chapter)."""
+    if sys.argv[1:] == ["first-release"]:
+        first_release()
+        return
     url = f"http://{ENV.address('lb1')}/items"
     start = os.environ.get("STORY_FROM", CHAPTERS[0].__name__)
     chapters = CHAPTERS[[c.__name__ for c in CHAPTERS].index(start):]
-    if chapters[0] is CHAPTERS[0]:
-        # site.yml put v1.0.0 on every app host; its deploy records it and
-        # creates its schema. The load starts once there is something to serve.
-        run = playbook("deploy.yml", "-e", "release=v1.0.0")
-        expect(run.returncode == 0 and "every live host runs it already" in run.stdout, "deploy v1.0.0", run)
-        ROWS.append(("deploy v1.0.0 (code already there)", "ok", 0.0, 0, 0))
     with Load(url, rate=RATE, max_seconds=1500) as load:
         time.sleep(2)
         try:

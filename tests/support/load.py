@@ -2,13 +2,16 @@
 
 Load(url, rate=20, max_seconds=900) sends `rate` GETs a second from a few
 threads until stop() or max_seconds, whichever comes first; every request is
-kept as a Sample. The URL must be a test container's or 127.0.0.1: nothing
-else is ever a target.
+kept as a Sample. With writes=True each request is a POST of a new item
+({"name": "load-<n>"}), acknowledged by a 201. The URL must be a test
+container's or 127.0.0.1: nothing else is ever a target.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import json
 import threading
 import time
 import urllib.error
@@ -25,10 +28,15 @@ class Sample:
     seconds: float
     status: int  # 0: no answer
     body: bytes
+    expected: int = 200
 
     @property
     def ok(self) -> bool:
-        return self.status == 200
+        return self.status == self.expected
+
+    @property
+    def answered(self) -> float:
+        return self.start + self.seconds
 
 
 def private_target(url: str) -> None:
@@ -39,9 +47,10 @@ def private_target(url: str) -> None:
 
 
 class Load:
-    def __init__(self, url: str, rate: float = 20, max_seconds: float = 900, threads: int = 4):
+    def __init__(self, url: str, rate: float = 20, max_seconds: float = 900, threads: int = 4, writes: bool = False):
         private_target(url)
         self.url, self.rate, self.max_seconds, self.threads = url, rate, max_seconds, threads
+        self.writes, self._numbers = writes, itertools.count(1)
         self.samples: list[Sample] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -75,14 +84,26 @@ class Load:
             due += period
             start = time.monotonic()
             try:
-                with urllib.request.urlopen(self.url, timeout=TIMEOUT) as answer:
+                with urllib.request.urlopen(self._request(), timeout=TIMEOUT) as answer:
                     status, body = answer.status, answer.read()
             except urllib.error.HTTPError as error:
                 status, body = error.code, error.read()
             except (urllib.error.URLError, OSError) as error:
                 status, body = 0, str(error).encode()
             with self._lock:
-                self.samples.append(Sample(start, time.monotonic() - start, status, body))
+                self.samples.append(Sample(start, time.monotonic() - start, status, body, 201 if self.writes else 200))
+
+    def _request(self) -> urllib.request.Request:
+        if not self.writes:
+            return urllib.request.Request(self.url)
+        document = json.dumps({"name": f"load-{next(self._numbers)}"}).encode()
+        return urllib.request.Request(self.url, data=document, method="POST", headers={"Content-Type": "application/json"})
+
+    def acknowledged(self, before: float = float("inf")) -> list[int]:
+        """The ids of the items whose writes were acknowledged (201) before
+        the moment `before`."""
+        with self._lock:
+            return [json.loads(s.body)["id"] for s in self.samples if s.ok and s.answered < before]
 
     def between(self, start: float, end: float) -> list[Sample]:
         with self._lock:
