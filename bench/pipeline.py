@@ -36,22 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
-from tests.support.pipeline import Environment, wait_serving  # noqa: E402
+from tests.support.pipeline import Environment, bench_ephemeral, bench_molecule, bench_settings, wait_serving  # noqa: E402
 
 RATE = 40
 SETTINGS = ["-e", "deploy_canary_window=5", "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 50]}']
 ROWS: list[tuple] = []
-
-
-def molecule(*args: str) -> None:
-    subprocess.run([str(ROOT / "scripts" / "molecule"), ".", *args, "-s", "bench"], check=True,
-                   stdout=subprocess.DEVNULL if "destroy" in args else None)
-
-
-def ephemeral() -> Path:
-    """The bench scenario's ephemeral folder (inventory, artifacts)."""
-    found = sorted((Path.home() / ".ansible" / "tmp").glob("molecule.*.bench"), key=lambda p: p.stat().st_mtime)
-    return found[-1]
 
 
 def switch_seconds(load: Load, start: float, end: float, release: str) -> float | None:
@@ -141,15 +130,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the environment up")
     args = parser.parse_args()
-    os.environ["PHOENIX_ROOT"] = str(ROOT)
-    os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
-    os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
-    os.environ["ANSIBLE_VAULT_IDENTITY_LIST"] = f"dev@{ROOT / 'inventories' / 'dev.vault-password'}"
-    molecule("destroy")
+    bench_settings()
+    bench_molecule("destroy")
     try:
-        molecule("create")
-        molecule("converge")
-        work = ephemeral()
+        bench_molecule("create")
+        bench_molecule("converge")
+        work = bench_ephemeral()
         env = Environment(work / "inventory", work / "artifacts", SETTINGS)
         first = env.playbook("deploy.yml", "-e", "release=v1.0.0")
         if first.returncode != 0:
@@ -164,7 +150,7 @@ def main() -> None:
             run_all(load, small, 2, TWO_HOSTS)
     finally:
         if not args.keep:
-            molecule("destroy")
+            bench_molecule("destroy")
     print(f"\nDeploys and rollbacks under {RATE} requests/s of GET /version through HAProxy")
     header = ("operation", "app hosts", "method", "outcome", "wall s", "switch s", "requests", "failed", "failed %")
     print(f"{header[0]:22} {header[1]:>9}  {header[2]:22} {header[3]:8} {header[4]:>7} {header[5]:>8} {header[6]:>8} "

@@ -94,3 +94,23 @@ def wait_serving(url: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
         time.sleep(0.5)
+
+
+def bench_molecule(*args: str) -> None:
+    """molecule on the molecule/bench scenario (bench/: not part of the suite)."""
+    subprocess.run([str(ROOT / "scripts" / "molecule"), ".", *args, "-s", "bench"], check=True,
+                   stdout=subprocess.DEVNULL if "destroy" in args else None)
+
+
+def bench_ephemeral() -> Path:
+    """The bench scenario's ephemeral folder (inventory, artifacts)."""
+    found = sorted((Path.home() / ".ansible" / "tmp").glob("molecule.*.bench"), key=lambda p: p.stat().st_mtime)
+    return found[-1]
+
+
+def bench_settings() -> None:
+    """The environment a bench runs the checkout's tooling in."""
+    os.environ["PHOENIX_ROOT"] = str(ROOT)
+    os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
+    os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+    os.environ["ANSIBLE_VAULT_IDENTITY_LIST"] = f"dev@{ROOT / 'inventories' / 'dev.vault-password'}"
