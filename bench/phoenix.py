@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
-from tests.support.pipeline import Environment, bench_ephemeral, bench_molecule, bench_settings, wait_serving  # noqa: E402
+from tests.support.pipeline import Environment, bench_environment, wait_serving  # noqa: E402
 
 RATE = 20
 WRITE_RATE = 5
@@ -106,18 +106,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the environment up")
     parser.add_argument("--rows", default="100000,1000000", help="row counts of the restore measurements")
     args = parser.parse_args()
-    bench_settings()
-    bench_molecule("destroy")
-    try:
-        bench_molecule("create")
-        bench_molecule("converge")
-        work = bench_ephemeral()
-        env = Environment(work / "inventory", work / "artifacts")
-        first = env.playbook("deploy.yml", "-e", "release=v1.0.0")
-        if first.returncode != 0:
-            raise SystemExit(first.stdout[-3000:])
+    with bench_environment(keep=args.keep) as env:
         base = f"http://{env.address('lb1')}"
-        wait_serving(f"{base}/healthz")
         with Load(f"{base}/version", rate=RATE, max_seconds=3000) as reads:
             for host in REBUILDS:
                 rebuild(env, reads, host, base)
@@ -125,9 +115,6 @@ def main() -> None:
         for rows in (int(n) for n in args.rows.split(",")):
             restores(env, rows - existing)
             existing = rows
-    finally:
-        if not args.keep:
-            bench_molecule("destroy")
     print(f"\nRebuilds from nothing (./deploy <env> rebuild <host>), under {RATE} requests/s of GET /version;"
           f" {WRITE_RATE} writes/s while the database host is rebuilt")
     print(f"{'host':8} {'kind':7} {'outcome':8} {'wall s':>7} {'requests':>8} {'failed':>6} {'writes acked':>12} "

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
-from tests.support.pipeline import Environment, bench_ephemeral, bench_molecule, bench_settings, wait_serving  # noqa: E402
+from tests.support.pipeline import Environment, bench_environment  # noqa: E402
 
 RATE = 40
 SETTINGS = ["-e", "deploy_canary_window=5", "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 50]}']
@@ -130,27 +128,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the environment up")
     args = parser.parse_args()
-    bench_settings()
-    bench_molecule("destroy")
-    try:
-        bench_molecule("create")
-        bench_molecule("converge")
-        work = bench_ephemeral()
-        env = Environment(work / "inventory", work / "artifacts", SETTINGS)
-        first = env.playbook("deploy.yml", "-e", "release=v1.0.0")
-        if first.returncode != 0:
-            raise SystemExit(first.stdout[-3000:])
-        wait_serving(f"http://{env.address('lb1')}/healthz")
+    with bench_environment(SETTINGS, keep=args.keep) as env:
         with Load(f"http://{env.address('lb1')}/version", rate=RATE, max_seconds=2400) as load:
             run_all(load, env, 6, SIX_HOSTS)
-            small = two_hosts(env, work)
+            small = two_hosts(env, env.inventory.parent)
             # Releases the two hosts get are installed afresh, as on six.
             forget(small, "green1", "v1.0.0")
             forget(small, "blue1", "v1.0.0")
             run_all(load, small, 2, TWO_HOSTS)
-    finally:
-        if not args.keep:
-            bench_molecule("destroy")
     print(f"\nDeploys and rollbacks under {RATE} requests/s of GET /version through HAProxy")
     header = ("operation", "app hosts", "method", "outcome", "wall s", "switch s", "requests", "failed", "failed %")
     print(f"{header[0]:22} {header[1]:>9}  {header[2]:22} {header[3]:8} {header[4]:>7} {header[5]:>8} {header[6]:>8} "

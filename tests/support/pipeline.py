@@ -8,12 +8,14 @@ what the hosts say, with docker exec.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support import ROOT
@@ -94,6 +96,28 @@ def wait_serving(url: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
         time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def bench_environment(settings: list[str] | None = None, keep: bool = False) -> Iterator[Environment]:
+    """The molecule/bench environment (bench/: not part of the suite), made
+    anew and converged, with v1.0.0 deployed and served; destroyed after,
+    unless `keep`."""
+    bench_settings()
+    bench_molecule("destroy")
+    try:
+        bench_molecule("create")
+        bench_molecule("converge")
+        work = bench_ephemeral()
+        env = Environment(work / "inventory", work / "artifacts", settings)
+        first = env.playbook("deploy.yml", "-e", "release=v1.0.0")
+        if first.returncode != 0:
+            raise SystemExit(first.stdout[-3000:])
+        wait_serving(f"http://{env.address('lb1')}/healthz")
+        yield env
+    finally:
+        if not keep:
+            bench_molecule("destroy")
 
 
 def bench_molecule(*args: str) -> None:
