@@ -245,9 +245,7 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-# phoenix (the rebuilds and the drill) is not in the story yet: rebuild.yml fails
-# at its last unlock (issue 10 stays open).
-CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, contract, flags_and_status]
+CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, phoenix, contract, flags_and_status]
 
 
 def first_release() -> None:
