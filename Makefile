@@ -15,6 +15,10 @@ ROLE_SCENARIOS := roles/base roles/postgresql roles/pgbackrest roles/haproxy rol
 SITE_SCENARIOS := pipeline
 MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
 TEST_STAGES := lint sanity unit $(MOLECULE_STAGES) vagrant
+# make test runs the longest stage (the pipeline story, mostly waiting on
+# canary windows and health checks) beside all the others, which run in
+# order; each molecule scenario names its own containers and network.
+BESIDE_STAGES := molecule/pipeline
 
 # Stage names are also folder names (molecule/pipeline): phony, or make would
 # call them up to date and run nothing.
@@ -65,7 +69,7 @@ down: venv engine
 	ansible-playbook -i inventories/dev playbooks/local_hosts.yml -e local_hosts_state=absent
 
 test: venv
-	@scripts/with-docker bash -c 'trap scripts/remove-test-hosts EXIT; images/phoenix-base/build && scripts/suite $(TEST_STAGES)'
+	@scripts/with-docker bash -c 'trap scripts/remove-test-hosts EXIT; images/phoenix-base/build && scripts/suite $(filter-out $(BESIDE_STAGES),$(TEST_STAGES)) -- $(BESIDE_STAGES)'
 
 # The infrastructure tests against a whole environment: make verify ENV=production
 ENV ?= dev

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(os.environ["PHOENIX_ROOT"])
 sys.path.insert(0, str(ROOT))
 
-from tests.support.load import Load  # noqa: E402
+from tests.support.load import TIMEOUT, Load  # noqa: E402
 from tests.support.pipeline import Environment, wait_serving  # noqa: E402
 
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
@@ -33,6 +33,7 @@ SETTINGS = ["-e", "deploy_canary_window=6",
             "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 25, 50]}']
 RATE = 20  # requests a second through the load balancer
 WRITE_RATE = 5  # new items a second, while the database host is rebuilt
+LOAD_SECONDS = 4800  # the most any load runs: longer than the whole story, which checks every step had requests
 ROWS: list[tuple[str, str, float, int, int]] = []
 
 
@@ -58,6 +59,7 @@ def step(load: Load, name: str, playbook_name: str, *args: str, ok: bool = True,
     samples = load.between(start, end)
     failed = Load.failed(samples)
     ROWS.append((name, "ok" if run.returncode == 0 else "refused/failed", end - start, len(samples), len(failed)))
+    expect(samples or end - start < 2, f"{name}: no request was sent meanwhile (has the load stopped?)")
     expect((run.returncode == 0) == ok, f"{name}: expected {'success' if ok else 'failure'}, rc {run.returncode}", run)
     expect(says in run.stdout + run.stderr, f"{name}: output does not say {says!r}", run)
     expect(len(failed) <= allowed_failures * len(samples),
@@ -166,7 +168,7 @@ def phoenix(load: Load, url: str) -> None:
     losing no acknowledged write and no ledger entry; the load balancer while
     the live color is not haproxy_initial_color. Then the restore drill,
     which a corrupted file in the repository must fail."""
-    with Load(url, rate=WRITE_RATE, max_seconds=1200, writes=True) as writes:
+    with Load(url, rate=WRITE_RATE, max_seconds=LOAD_SECONDS, writes=True) as writes:
         phoenix_under_writes(load, writes, url)
     acknowledged = writes.acknowledged()
     lost = sorted(set(acknowledged) - set(items_in_database()))
@@ -224,6 +226,150 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
     expect(ledger()[-1]["action"] == "restore-drill" and ledger()[-1]["outcome"] == "failed", "the failed drill is not in the ledger")
 
 
+# Faults: a host stopped at a named point of a run (deploy_hooks).
+FAULTS: list[tuple[str, ...]] = []
+FAULT_GRACE = 15.0  # seconds after a fault in which requests the lost host held may fail (HAProxy: fall 2 x 2 s, connect 5 s)
+ONE_LINE = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}  # messages on one line each, to read them
+
+
+def fault_hook(action: str, host: str) -> tuple[str, Path]:
+    """A hook command that stops `host` (docker kill or pause) and writes
+    down when, once however often the point is reached."""
+    marker = EPHEMERAL / f"fault-{host}"
+    marker.unlink(missing_ok=True)
+    return (f"sh -c 'test -e {marker} || {{ date +%s.%N > {marker}; docker {action} {ENV.containers[host]}; }}'", marker)
+
+
+def bring_back(action: str, host: str) -> None:
+    subprocess.run(["docker", "start" if action == "kill" else "unpause", ENV.containers[host]], check=True,
+                   stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not ENV.answers(host) or ENV.in_host(host, "systemctl", "is-system-running", "--wait", check=False).returncode > 1:
+        expect(time.monotonic() < deadline, f"{host} did not come back")
+        time.sleep(1)
+
+
+def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *args: str,
+          step_name: str, serving: str) -> None:
+    """Run a deploy whose hook stops `host` at `point`; then the line must be
+    stopped: the run failed naming the host and the step, the lock free, the
+    failure in the ledger, a lost app host out of traffic and shown so by
+    status, the environment serving `serving` (a release that passed its
+    health check), and no request failed but those the lost host held.
+    Then the host comes back, still out of traffic. Without the database
+    host the entry and the lock wait on the spool host: the next run
+    records the one and releases the other."""
+    kind = next(group for group in ("lb", "db", "app") if host in ENV.groups[group])
+    hook, marker = fault_hook(action, host)
+    start = time.monotonic()
+    run = playbook("deploy.yml", *args, "-e", json.dumps({"deploy_hooks": {point: hook}}), env=ONE_LINE)
+    ended = time.monotonic()
+    expect(marker.exists(), f"{name}: the hook at {point} never ran", run)
+    at = float(marker.read_text()) - time.time() + time.monotonic()
+    status = playbook("status.yml", env=ONE_LINE) if kind == "app" else None
+    served = version(url) if kind == "app" else ""
+    bring_back(action, host)
+    wait_serving(url.replace("/items", "/healthz"), timeout=120)
+    resumed = time.monotonic()
+    served = served or version(url)
+    lock = "free" if lock_free() else "held"
+    if kind == "db":
+        expect(lock == "held", f"{name}: the lock on the lost database host was released by nobody")
+        spooled = ENV.in_host(ENV.groups["backup"][0], "ls", "/var/lib/phoenix/spool").stdout.split()
+        expect(len(spooled) == 1, f"{name}: the entry is not waiting on the spool host: {spooled}")
+        step(load, "the next run records it and frees the lock", "deploy.yml", "-e", f"release={serving}",
+             says="every live host runs it already")
+        entry = ledger()[-2]
+        lock = "free after the next run"
+    else:
+        entry = ledger()[-1]
+    after = playbook("status.yml", env=ONE_LINE)
+
+    samples = load.between(start, time.monotonic())
+    failed = Load.failed(samples)
+    window_end = (resumed if kind in ("lb", "db") else at) + FAULT_GRACE
+    outside = [s for s in failed if not at - TIMEOUT <= s.start <= window_end]
+    said = next((line for line in (status.stdout if status else "").splitlines() if f"{host} " in line and "out of service" in line), "")
+    said = said[said.index(host):said.index("]", said.index(host)) + 1] if said else ""
+    if kind != "app":
+        said = next((line.strip().strip('",') for line in after.stdout.splitlines() if "live color" in line), "")
+    FAULTS.append((point, kind, action, "failed" if run.returncode else "ok", lock,
+                   f"#{entry['id']} {entry['outcome']} at {entry.get('step')}: {', '.join(entry.get('silent_hosts', []))}",
+                   f"{len(failed)}/{len(samples)}", said))
+    ROWS.append((name, "ok" if run.returncode == 0 else "refused/failed", ended - start, len(samples), len(failed)))
+
+    expect(run.returncode != 0 and f"at {step_name}" in run.stdout and f"not answering: {host}" in run.stdout,
+           f"{name}: the run did not stop the line at {step_name}, naming {host}", run)
+    expect(lock_free(), f"{name}: the deploy lock is still held")
+    expect(entry["outcome"] == "failed" and entry["step"] == step_name and host in entry["silent_hosts"]
+           and not entry["bad"], f"{name}: the ledger does not name the lost host and the step: {entry}")
+    expect(served == serving, f"{name}: the environment serves {served}, not {serving}")
+    expect(not outside, f"{name}: {len(outside)} requests failed outside the lost host's window: "
+                        f"{sorted({(s.status, s.body[:60]) for s in outside})[:5]}")
+    if kind == "app":
+        expect(said.endswith("[out of service: not answering]"),
+               f"{name}: status does not show {host} out of service while it is gone", status)
+        expect(ENV.server_status(host).startswith("MAINT"), f"{name}: {host} came back into traffic: {ENV.server_status(host)}")
+        expect(f"{host} " in after.stdout and "[out of service: MAINT" in after.stdout,
+               f"{name}: status does not show {host} out of service once back", after)
+
+
+def faults(load: Load, url: str) -> None:
+    """Stop the line. A reload of HAProxy mid-canary changes nothing; a host
+    killed or hung at each point of a run (canary step, batch host, idle
+    color, switch) leaves the lock free, the failure in the ledger naming
+    the host and the step, the host out of traffic and the environment
+    serving; the next deploy brings a host back into line."""
+    expect(running()["live"] == "green" and running()["green1"] == "v1.0.0", f"faults want v1.0.0 live on green: {running()}")
+    reloads = EPHEMERAL / "reloads"
+    reloads.unlink(missing_ok=True)
+    step(load, "canary v1.1.0, HAProxy reloaded at each step", "deploy.yml", "-e", "release=v1.1.0",
+         "-e", json.dumps({"deploy_hooks": {"canary_step": f"{sys.executable} {__file__} hook-reload {reloads}"}}))
+    seen = [json.loads(line) for line in reloads.read_text().splitlines()]
+    expect(len(seen) == 3 and all(r["before"] == r["after"] for r in seen),
+           f"a reload mid-canary changed the canary's weight or the live color: {seen}")
+
+    fault(load, url, "database host killed mid-migration", "migration", "kill", "db1", "-e", "release=v1.2.0",
+          step_name="migration", serving="v1.1.0")
+    fault(load, url, "canary host killed mid-canary", "canary_step", "kill", "green1", "-e", "release=v1.2.0",
+          step_name="canary", serving="v1.1.0")
+    fault(load, url, "batch host hung, canary brought back", "batch_host", "pause", "green2", "-e", "release=v1.1.0",
+          step_name="batch", serving="v1.1.0")
+    expect(not ENV.server_status("green1").startswith("MAINT") and running()["green1"] == "v1.1.0",
+           "the deploy after the fault did not bring green1 back into line")
+    fault(load, url, "idle host killed while shipped", "idle_ship", "kill", "blue1", "-e", "release=v1.2.0",
+          "-e", "deploy_strategy=bluegreen", step_name="idle", serving="v1.1.0")
+    fault(load, url, "load balancer hung at the switch", "switch", "pause", "lb1", "-e", "release=v1.2.0",
+          "-e", "deploy_strategy=bluegreen", step_name="switch", serving="v1.1.0")
+    expect(running()["live"] == "green", "the switch happened although the load balancer was lost")
+
+    step(load, "the next deploy brings every host back into line", "deploy.yml", "-e", "release=v1.1.0")
+    expect(all(not ENV.server_status(h).startswith("MAINT") for h in ENV.app_hosts), "a host is still out of service")
+    status = playbook("status.yml")
+    expect("out of service" not in status.stdout, "status still shows a host out of service", status)
+
+    print(f"\n{'point':12} {'host':5} {'fault':6} {'run':7} {'lock':5} {'ledger entry':34} {'failed':>11}  status said")
+    for row in FAULTS:
+        print(f"{row[0]:12} {row[1]:5} {row[2]:6} {row[3]:7} {row[4]:5} {row[5]:34} {row[6]:>11}  {row[7]}")
+
+
+def hook_reload(record: Path) -> None:
+    """The canary-step hook of the reload case: reload HAProxy and write down
+    the canary's weight and the live color before and after."""
+    canary, lb = os.environ["PHOENIX_HOOK_HOST"], ENV.groups["lb"][0]
+    color = "blue" if canary in ENV.groups["blue"] else "green"
+
+    def seen() -> dict:
+        return {"weight": ENV.haproxy(f"get weight {color}/{canary}").strip(), "live": ENV.live(),
+                "map": ENV.haproxy("show map /etc/haproxy/live-color.map").split()[-1]}
+
+    before = seen()
+    ENV.in_host(lb, "systemctl", "reload", "haproxy")
+    time.sleep(1)
+    with record.open("a") as handle:
+        handle.write(json.dumps({"before": before, "after": seen()}) + "\n")
+
+
 def contract(load: Load, url: str) -> None:
     concurrent(load)
     step(load, "v1.2.0 to the warm color too, no switch", "deploy.yml", "-e", "release=v1.2.0",
@@ -245,7 +391,7 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, phoenix, contract, flags_and_status]
+CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks, phoenix, faults, contract, flags_and_status]
 
 
 def first_release() -> None:
@@ -264,10 +410,13 @@ def main() -> None:
     if sys.argv[1:] == ["first-release"]:
         first_release()
         return
+    if sys.argv[1:2] == ["hook-reload"]:
+        hook_reload(Path(sys.argv[2]))
+        return
     url = f"http://{ENV.address('lb1')}/items"
     start = os.environ.get("STORY_FROM", CHAPTERS[0].__name__)
     chapters = CHAPTERS[[c.__name__ for c in CHAPTERS].index(start):]
-    with Load(url, rate=RATE, max_seconds=1500) as load:
+    with Load(url, rate=RATE, max_seconds=LOAD_SECONDS) as load:
         time.sleep(2)
         try:
             for chapter in chapters:

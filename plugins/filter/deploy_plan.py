@@ -19,6 +19,8 @@ description:
     false).
   - A deploy of the release every live host already runs does nothing (V(noop)), except a blue-green deploy
     that does not switch.
+  - A host out of service (in maintenance in HAProxy, as a run that lost it leaves it) counts as running
+    nothing, so the next deploy gives it the release again and puts it back into traffic.
   - A rollback goes to O(_input.release), or by default to the good release that was live before the live
     one (the ledger's live history, where each rollback pops one release).
     It switches back when the idle color runs that release, and otherwise replays it with the strategy.
@@ -59,7 +61,8 @@ options:
     description:
       - The environment, with keys C(live) (the live color), C(colors) (color to its hosts), C(running)
         (host to the release it runs, empty for none), C(live_history) and C(bad_releases) (from the
-        ledger) and C(contract_point) (the oldest release the schema still serves, empty for any).
+        ledger), C(contract_point) (the oldest release the schema still serves, empty for any) and
+        C(out_of_service) (app hosts in maintenance in HAProxy; optional).
     type: dict
     required: true
 """
@@ -112,7 +115,9 @@ def deploy_plan(request: dict, state: dict) -> dict:
         _fail(f"action '{action}' does not exist: deploy or rollback")
     if strategy not in STRATEGIES:
         _fail(f"strategy '{strategy}' does not exist: use one of {', '.join(STRATEGIES)}")
-    live, colors, running = state["live"], state["colors"], state["running"]
+    live, colors = state["live"], state["colors"]
+    out = state.get("out_of_service") or []
+    running = {host: "" if host in out else release for host, release in state["running"].items()}
     if live not in colors:
         _fail(f"the live color '{live}' has no hosts in this inventory")
     idle_color = next((c for c in sorted(colors) if c != live), "")

@@ -166,7 +166,15 @@ def summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
     good = [release for release in good if release not in bad]
     points = [e["contract_point"] for e in entries if e.get("contract_point") and e.get("outcome") == "succeeded"]
     return {"bad_releases": bad, "good_releases": good, "contract_point": points[-1] if points else "",
-            "live_history": live_history(entries), "live_color": live_color(entries)}
+            "live_history": live_history(entries), "live_color": live_color(entries),
+            "maintenance": maintenance(entries)}
+
+
+def maintenance(entries: list[dict[str, Any]]) -> list[str]:
+    """The app hosts the newest run that looked left out of traffic (in
+    maintenance in HAProxy, as a run that lost them leaves them)."""
+    lists = [e["maintenance"] for e in entries if isinstance(e.get("maintenance"), list)]
+    return lists[-1] if lists else []
 
 
 def live_color(entries: list[dict[str, Any]]) -> str:

@@ -100,6 +100,13 @@ live_color:
   description: The color the newest successful run left live (its C(to_color)); empty when none ever did.
   returned: always
   type: str
+maintenance:
+  description:
+    - The app hosts the newest entry that says so (its C(maintenance)) left in maintenance in HAProxy, out of
+      traffic until a deploy or a rebuild brings them back. A new load balancer starts with them there.
+  returned: always
+  type: list
+  elements: str
 lock:
   description: The deploy lock's holder (who, since when, for what), without its token; empty when it is free.
   returned: always

@@ -71,6 +71,14 @@ previous:
   returned: always
   type: str
   sample: blue
+servers:
+  description:
+    - When only reading, the status of every server of the V(blue) and V(green) backends, as HAProxy's
+      C(show stat) names it (V(UP), V(DOWN), V(MAINT), V(DRAIN), V(no check), ...), by backend and server.
+    - A server put in maintenance is out of service whatever its health checks say.
+  returned: when O(color) is omitted or already live
+  type: dict
+  sample: {blue: {blue1: UP, blue2: MAINT}, green: {green1: UP}}
 """
 
 import os
@@ -104,6 +112,11 @@ def servers_down(socket_path: str, backend: str) -> str | None:
     return ", ".join(f"{name}: {s['status']}" for name, s in sorted(servers.items())) or "no servers"
 
 
+def servers_status(socket_path: str) -> dict:
+    rows = show_stat(socket_path)
+    return {color: {name: s["status"] for name, s in server_stats(rows, color).items()} for color in ("blue", "green")}
+
+
 def persist(map_file: str, color: str) -> None:
     """Write the map file atomically, keeping its mode."""
     directory = os.path.dirname(map_file)
@@ -131,7 +144,7 @@ def main() -> None:
         if previous is None:
             module.fail_json(msg=f"the map {map_file} has no '{KEY}' entry: the frontend does not know which color serves")
         if wanted is None or wanted == previous:
-            module.exit_json(changed=False, color=previous, previous=previous)
+            module.exit_json(changed=False, color=previous, previous=previous, servers=servers_status(socket_path))
         if module.params["require_up"]:
             down = servers_down(socket_path, wanted)
             if down:

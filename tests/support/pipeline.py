@@ -71,11 +71,24 @@ class Environment:
         return self.in_host(self.groups["lb"][0], "cat", "/etc/haproxy/live-color.map").stdout.split()[-1]
 
     def running(self) -> dict[str, str]:
-        """The live color and each app host's release."""
+        """The live color and each app host's release ('' for a host that
+        does not answer)."""
         state = {"live": self.live()}
         for host in self.app_hosts:
-            state[host] = Path(self.in_host(host, "readlink", "/srv/shop/current").stdout.strip()).name
+            state[host] = Path(self.in_host(host, "readlink", "/srv/shop/current", check=False).stdout.strip()).name
         return state
+
+    def server_status(self, host: str) -> str:
+        """HAProxy's status of an app host's server (UP, DOWN, MAINT, ...)."""
+        color = "blue" if host in self.groups.get("blue", []) else "green"
+        for line in self.haproxy("show stat").splitlines():
+            fields = line.split(",")
+            if fields[:2] == [color, host]:
+                return fields[17]
+        raise KeyError(f"HAProxy has no server {color}/{host}")
+
+    def answers(self, host: str) -> bool:
+        return self.in_host(host, "true", check=False).returncode == 0
 
     def haproxy(self, line: str) -> str:
         """One command to HAProxy's admin socket."""

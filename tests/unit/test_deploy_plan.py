@@ -41,6 +41,17 @@ def test_a_release_every_live_host_runs_is_nothing_to_do():
     assert deploy_plan(canary("v1.1.0"), state())["method"] == "noop"
 
 
+def test_a_host_out_of_service_gets_the_live_release_again_and_goes_back_into_traffic():
+    plan = deploy_plan(canary("v1.1.0"), state(out_of_service=["blue2"]))
+    assert plan["method"] == "canary" and "blue2" in plan["canary"] + plan["rest"]
+    assert plan["running"]["blue2"] == "" and plan["current_release"] == "v1.1.0"
+
+
+def test_an_idle_host_out_of_service_is_no_warm_color_to_switch_back_to():
+    plan = deploy_plan({"action": "rollback", "strategy": "bluegreen"}, state(out_of_service=["green1"]))
+    assert plan["method"] == "bluegreen" and plan["idle"] == ["green1", "green2"]
+
+
 def test_bluegreen_goes_to_the_idle_color():
     plan = deploy_plan(canary(strategy="bluegreen"), state(live="green"))
     assert (plan["method"], plan["target_color"], plan["idle"]) == ("bluegreen", "blue", ["blue1", "blue2"])

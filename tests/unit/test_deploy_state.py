@@ -117,6 +117,15 @@ def test_a_new_environment_has_no_live_color(run_module, state):
     assert run_module("deploy_ledger", state)["live_color"] == ""
 
 
+def test_the_hosts_in_maintenance_are_those_the_newest_run_that_looked_left(run_module, state):
+    assert run_module("deploy_ledger", state)["maintenance"] == []
+    run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "outcome": "failed", "maintenance": ["green1"]}})
+    run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "outcome": "refused"}})
+    assert run_module("deploy_ledger", state)["maintenance"] == ["green1"]
+    run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "outcome": "succeeded", "maintenance": []}})
+    assert run_module("deploy_ledger", state)["maintenance"] == []
+
+
 def test_the_ledger_refuses_to_change_a_written_entry(run_module, state, conn):
     run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "outcome": "succeeded"}})
     for statement in ("UPDATE phoenix_ledger SET entry = '{}'", "DELETE FROM phoenix_ledger", "TRUNCATE phoenix_ledger"):

@@ -22,8 +22,18 @@ def test_reading_the_live_color_changes_nothing(run_module, http_app, haproxy):
 
     result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file})
 
-    assert result == {"changed": False, "color": "blue", "previous": "blue", "invocation": result["invocation"]}
+    assert {k: result[k] for k in ("changed", "color", "previous")} == {"changed": False, "color": "blue", "previous": "blue"}
     assert serving(proxy) == "blue-release"
+
+
+def test_reading_names_each_servers_status_and_a_server_in_maintenance(run_module, http_app, haproxy):
+    proxy = colors(http_app, haproxy)
+    run_module("backend_server", {"socket": proxy.socket, "backend": "green", "server": "green1", "state": "maint"})
+
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file})
+
+    assert result["servers"]["blue"]["blue1"] in ("UP", "no check")
+    assert result["servers"]["green"]["green1"].startswith("MAINT")
 
 
 def test_switching_moves_traffic_at_once_and_is_written_down(run_module, http_app, haproxy):
