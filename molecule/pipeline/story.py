@@ -143,6 +143,9 @@ def canaries(load: Load, url: str) -> None:
                says="canary judged fail", allowed_failures=0.10)
     expect(running()["blue1"] == "v1.1.0", "the bad canary was not rolled back", run)
     expect(ledger()[-1]["bad"] is True and ledger()[-1]["release"] == "v1.1.1-bad", "v1.1.1-bad is not marked bad")
+    verdicts = [s["verdict"] for s in ledger()[-1]["steps"]]
+    expect(verdicts[-1] == "fail" and set(verdicts[:-1]) <= {"pass"},
+           f"the bad canary was stepped on after a step judged it: {verdicts}")
 
 
 def bluegreen_and_rollbacks(load: Load, url: str) -> None:
