@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""What one Ansible task costs on each way of reaching a host. Prints a
+table; asserts nothing.
+
+    .venv/bin/python bench/overhead.py [--tasks N] [--runs R]
+
+Brings up one phoenix container (playbooks/local_hosts.yml, network
+phoenix-overhead) and runs a play of N small module tasks (command, stat,
+file), each its own task, against it, and the same play with one task, R times each, for every
+row: the docker connection with and without pipelining (the baseline is
+ansible-core's default, pipelining off). The per-task overhead is
+(median wall of N tasks - median wall of 1 task) / (N - 1); controller CPU is
+the user+system time of ansible-playbook and its children. The container is
+removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.pipeline import bench_settings  # noqa: E402
+
+NETWORK = "phoenix-overhead"
+HOST = "overhead1"
+
+HEAD = """---
+- name: Small tasks
+  hosts: all
+  gather_facts: false
+  tasks:
+"""
+TASK = """    - name: Task {number}
+      ansible.builtin.{module}
+"""
+MODULES = {
+    "command": "command: /bin/true",
+    "stat": "stat:\n        path: /etc/hostname",
+    "file": "file:\n        path: /tmp/overhead\n        state: touch\n        modification_time: preserve\n"
+            "        access_time: preserve",
+}
+
+
+def local_hosts(inventory: Path, state: str) -> None:
+    subprocess.run(["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "local_hosts.yml"),
+                    "-e", f"local_hosts_state={state}", "-e", f"local_hosts_network={NETWORK}"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def timed(inventory: Path, module: str, count: int, env: dict) -> tuple[float, float]:
+    """Wall seconds and controller CPU seconds of one run of a play of
+    `count` tasks of `module`."""
+    play = inventory.parent / f"{module}-{count}.yml"
+    play.write_text(HEAD + "".join(TASK.format(number=n, module=MODULES[module]) for n in range(count)))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    run = subprocess.run(["ansible-playbook", "-i", str(inventory), str(play)],
+                         env=env, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode != 0:
+        raise SystemExit(run.stdout[-3000:] + run.stderr[-2000:])
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    bench_settings()
+    rows = [
+        ("docker exec, no pipelining (baseline)", {"ANSIBLE_PIPELINING": "False"}),
+        ("docker exec, pipelining", {"ANSIBLE_PIPELINING": "True"}),
+    ]
+    with tempfile.TemporaryDirectory() as work:
+        inventory = Path(work) / "hosts"
+        inventory.write_text(f"{HOST} ansible_connection=community.docker.docker ansible_host={NETWORK}-{HOST}\n")
+        local_hosts(inventory, "present")
+        try:
+            print(f"{'connection':40} {'module':8} {'ms/task p50':>11} {'1 task s':>8} "
+                  f"{options.tasks:>3} tasks s {'CPU s':>6}")
+            for module in MODULES:
+                for label, extra in rows:
+                    env = {**os.environ, **extra}
+                    one = [timed(inventory, module, 1, env) for _ in range(options.runs)]
+                    many = [timed(inventory, module, options.tasks, env) for _ in range(options.runs)]
+                    one_wall = statistics.median(w for w, _ in one)
+                    many_wall = statistics.median(w for w, _ in many)
+                    per_task = (many_wall - one_wall) / (options.tasks - 1) * 1000
+                    cpu = statistics.median(c for _, c in many)
+                    print(f"{label:40} {module:8} {per_task:11.0f} {one_wall:8.2f} {many_wall:11.2f} {cpu:6.2f}",
+                          flush=True)
+        finally:
+            local_hosts(inventory, "absent")
+
+
+if __name__ == "__main__":
+    main()
