@@ -231,6 +231,7 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
 
 # Faults: a host stopped at a named point of a run (deploy_hooks).
 FAULTS: list[tuple[str, ...]] = []
+CANARY = ["-e", "deploy_strategy=canary"]  # the dev inventory's default is bluegreen
 FAULT_GRACE = 15.0  # seconds after a fault in which requests the lost host held may fail (HAProxy: fall 2 x 2 s, connect 5 s)
 ONE_LINE = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}  # messages on one line each, to read them
 
@@ -326,17 +327,17 @@ def faults(load: Load, url: str) -> None:
     expect(running()["live"] == "green" and running()["green1"] == "v1.0.0", f"faults want v1.0.0 live on green: {running()}")
     reloads = EPHEMERAL / "reloads"
     reloads.unlink(missing_ok=True)
-    step(load, "canary v1.1.0, HAProxy reloaded at each step", "deploy.yml", "-e", "release=v1.1.0",
+    step(load, "canary v1.1.0, HAProxy reloaded at each step", "deploy.yml", "-e", "release=v1.1.0", *CANARY,
          "-e", json.dumps({"deploy_hooks": {"canary_step": f"{sys.executable} {__file__} hook-reload {reloads}"}}))
     seen = [json.loads(line) for line in reloads.read_text().splitlines()]
     expect(len(seen) == 3 and all(r["before"] == r["after"] for r in seen),
            f"a reload mid-canary changed the canary's weight or the live color: {seen}")
 
-    fault(load, url, "database host killed mid-migration", "migration", "kill", "db1", "-e", "release=v1.2.0",
+    fault(load, url, "database host killed mid-migration", "migration", "kill", "db1", "-e", "release=v1.2.0", *CANARY,
           step_name="migration", serving="v1.1.0")
-    fault(load, url, "canary host killed mid-canary", "canary_step", "kill", "green1", "-e", "release=v1.2.0",
+    fault(load, url, "canary host killed mid-canary", "canary_step", "kill", "green1", "-e", "release=v1.2.0", *CANARY,
           step_name="canary", serving="v1.1.0")
-    fault(load, url, "batch host hung, canary brought back", "batch_host", "pause", "green2", "-e", "release=v1.1.0",
+    fault(load, url, "batch host hung, canary brought back", "batch_host", "pause", "green2", "-e", "release=v1.1.0", *CANARY,
           step_name="batch", serving="v1.1.0")
     expect(not ENV.server_status("green1").startswith("MAINT") and running()["green1"] == "v1.1.0",
            "the deploy after the fault did not bring green1 back into line")
