@@ -395,10 +395,11 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-# Two chapters are not yet part of make test: the rebuilds (phoenix), whose
-# app-host rebuild failed requests on a run with the machine saturated, and
-# the fault cases (faults), which have not yet run through; and the suite has
-# no time left for either. STORY_PHOENIX=1 and STORY_FAULTS=1 add them.
+# Two chapters are not yet part of make test, which has no time left for
+# them (about 15 and 20 minutes): the rebuilds (phoenix), and the fault cases
+# (faults), whose last check still fails: a blue-green deploy leaves a host
+# in maintenance in the color it switches away from. STORY_PHOENIX=1 and
+# STORY_FAULTS=1 add them.
 CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks,
             *([phoenix] if os.environ.get("STORY_PHOENIX") == "1" else []),
             *([faults] if os.environ.get("STORY_FAULTS") == "1" else []), contract, flags_and_status]
