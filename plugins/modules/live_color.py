@@ -79,6 +79,12 @@ servers:
   returned: when O(color) is omitted or already live
   type: dict
   sample: {blue: {blue1: UP, blue2: MAINT}, green: {green1: UP}}
+maintenance:
+  description: The servers of both backends in maintenance (a status that starts with V(MAINT)), sorted.
+  returned: when O(color) is omitted or already live
+  type: list
+  elements: str
+  sample: [blue2]
 """
 
 import os
@@ -144,7 +150,9 @@ def main() -> None:
         if previous is None:
             module.fail_json(msg=f"the map {map_file} has no '{KEY}' entry: the frontend does not know which color serves")
         if wanted is None or wanted == previous:
-            module.exit_json(changed=False, color=previous, previous=previous, servers=servers_status(socket_path))
+            servers = servers_status(socket_path)
+            maintenance = sorted(name for backend in servers.values() for name, status in backend.items() if status.startswith("MAINT"))
+            module.exit_json(changed=False, color=previous, previous=previous, servers=servers, maintenance=maintenance)
         if module.params["require_up"]:
             down = servers_down(socket_path, wanted)
             if down:

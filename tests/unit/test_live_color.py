@@ -34,6 +34,7 @@ def test_reading_names_each_servers_status_and_a_server_in_maintenance(run_modul
 
     assert result["servers"]["blue"]["blue1"] in ("UP", "no check")
     assert result["servers"]["green"]["green1"].startswith("MAINT")
+    assert result["maintenance"] == ["green1"]
 
 
 def test_switching_moves_traffic_at_once_and_is_written_down(run_module, http_app, haproxy):
