@@ -21,6 +21,10 @@ description:
     that does not switch.
   - A host out of service (in maintenance in HAProxy, as a run that lost it leaves it) counts as running
     nothing, so the next deploy gives it the release again and puts it back into traffic.
+  - A host out of service in the color the run does not ship to (the live color a blue-green deploy leaves,
+    or the idle color beside a canary) is brought back into line with its color. C(mend) lists it, and
+    C(mend_release) is the release the rest of that color runs. A color with no host in service has no
+    release to line up with, and its hosts wait for a deploy to that color.
   - A rollback goes to O(_input.release), or by default to the good release that was live before the live
     one (the ledger's live history, where each rollback pops one release).
     It switches back when the idle color runs that release, and otherwise replays it with the strategy.
@@ -79,7 +83,8 @@ _value:
   description:
     - The plan, with keys C(action), C(release), C(strategy), C(method) (V(noop), V(canary), V(bluegreen) or
       V(switch)), C(switch) (whether the live color changes), C(live), C(target_color), C(current_release), C(canary), C(baseline), C(rest), C(idle)
-      (host lists), C(steps) (percent with the canary's and baseline's weights) and C(running).
+      (host lists), C(steps) (percent with the canary's and baseline's weights), C(running), C(mend) (hosts out of service in the
+      color not shipped to, to bring back into line) and C(mend_release) (the release that color runs).
   type: dict
 """
 
@@ -139,17 +144,19 @@ def deploy_plan(request: dict, state: dict) -> dict:
     switch = bool(request.get("switch", True))
     plan = {"action": action, "release": release, "strategy": strategy, "live": live, "current_release": current,
             "target_color": live, "switch": False, "canary": [], "baseline": [], "rest": [], "idle": [], "steps": [],
-            "running": {h: running.get(h, "") for h in live_hosts + idle_hosts}}
+            "running": {h: running.get(h, "") for h in live_hosts + idle_hosts}, "mend": [], "mend_release": ""}
     if action == "rollback" and idle_hosts and all(running.get(h) == release for h in idle_hosts):
         return {**plan, "method": "switch", "target_color": idle_color, "switch": True}
     live_runs_it = all(running.get(h) == release for h in live_hosts)
     if strategy == "bluegreen":
         if not idle_hosts:
             _fail(f"blue-green needs hosts in the idle color; only {live} has hosts")
+        plan.update(_mend(live_hosts, out, running, state))
         if (live_runs_it and switch) or (not switch and all(running.get(h) == release for h in idle_hosts)):
             return {**plan, "method": "noop"}
         return {**plan, "method": "bluegreen", "target_color": idle_color if switch else live, "idle": idle_hosts,
                 "switch": switch}
+    plan.update(_mend(idle_hosts, out, running, state))
     if live_runs_it:
         return {**plan, "method": "noop"}
     count = int(request.get("canary_hosts", 1))
@@ -164,6 +171,15 @@ def deploy_plan(request: dict, state: dict) -> dict:
     canary, baseline = live_hosts[:count], live_hosts[count:]
     return {**plan, "method": "canary", "canary": canary, "baseline": baseline, "rest": baseline,
             "steps": [step_weights(s, len(canary), len(baseline)) for s in steps]}
+
+
+def _mend(hosts: list, out: list, running: dict, state: dict) -> dict:
+    """The hosts of a color the run does not ship to that are out of service
+    but answer, and the release the color's hosts in service run."""
+    release = _newest(running.get(h, "") for h in hosts)
+    silent = state.get("silent") or []
+    mend = [h for h in hosts if h in out and h not in silent] if release else []
+    return {"mend": mend, "mend_release": release if mend else ""}
 
 
 def _previous_good(current: str, state: dict) -> str:

@@ -52,6 +52,34 @@ def test_an_idle_host_out_of_service_is_no_warm_color_to_switch_back_to():
     assert plan["method"] == "bluegreen" and plan["idle"] == ["green1", "green2"]
 
 
+def test_a_bluegreen_deploy_brings_the_color_it_leaves_back_into_line():
+    plan = deploy_plan(canary(strategy="bluegreen"), state(out_of_service=["blue2"]))
+    assert (plan["method"], plan["idle"], plan["target_color"]) == ("bluegreen", ["green1", "green2"], "green")
+    assert (plan["mend"], plan["mend_release"]) == (["blue2"], "v1.1.0")
+
+
+def test_a_canary_deploy_brings_the_idle_color_back_into_line_even_when_nothing_ships():
+    plan = deploy_plan(canary("v1.1.0"), state(out_of_service=["green2"]))
+    assert (plan["method"], plan["mend"], plan["mend_release"]) == ("noop", ["green2"], "v1.0.0")
+    shipping = deploy_plan(canary(), state(out_of_service=["green2"]))
+    assert (shipping["method"], shipping["mend"], shipping["mend_release"]) == ("canary", ["green2"], "v1.0.0")
+
+
+@pytest.mark.parametrize("extra", [
+    {"out_of_service": ["green1", "green2"]},  # no host of the color in service: no release to line up with
+    {"out_of_service": ["green2"], "silent": ["green2"]},  # a host that does not answer cannot be given it
+    {},
+])
+def test_nothing_to_mend(extra):
+    plan = deploy_plan(canary(), state(**extra))
+    assert (plan["mend"], plan["mend_release"]) == ([], "")
+
+
+def test_a_switch_back_mends_nothing():
+    plan = deploy_plan({"action": "rollback", "strategy": "bluegreen"}, state(out_of_service=["blue2"]))
+    assert (plan["method"], plan["mend"]) == ("switch", [])
+
+
 def test_bluegreen_goes_to_the_idle_color():
     plan = deploy_plan(canary(strategy="bluegreen"), state(live="green"))
     assert (plan["method"], plan["target_color"], plan["idle"]) == ("bluegreen", "blue", ["blue1", "blue2"])
