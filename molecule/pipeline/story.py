@@ -296,13 +296,15 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
     said = next((line for line in (status.stdout if status else "").splitlines() if f"{host} " in line and "out of service" in line), "")
     said = said[said.index(host):said.index("]", said.index(host)) + 1] if said else ""
     if kind != "app":
-        said = next((line.strip().strip('",') for line in after.stdout.splitlines() if "live color" in line), "")
+        said = next((line.strip().strip('",') for line in after.stdout.splitlines() if ": live color " in line), "")
+        said = said[said.index("live color"):said.index(",", said.index("live color"))] if said else ""
     FAULTS.append((point, kind, action, "failed" if run.returncode else "ok", lock,
                    f"#{entry['id']} {entry['outcome']} at {entry.get('step')}: {', '.join(entry.get('silent_hosts', []))}",
                    f"{len(failed)}/{len(samples)}", said))
     ROWS.append((name, "ok" if run.returncode == 0 else "refused/failed", ended - start, len(samples), len(failed)))
 
-    expect(run.returncode != 0 and f"at {step_name}" in run.stdout and f"not answering: {host}" in run.stdout,
+    said_by_run = run.stdout + run.stderr  # a failure goes to stderr where display_failed_stderr is set (molecule)
+    expect(run.returncode != 0 and f"at {step_name}" in said_by_run and f"not answering: {host}" in said_by_run,
            f"{name}: the run did not stop the line at {step_name}, naming {host}", run)
     expect(lock_free(), f"{name}: the deploy lock is still held")
     expect(entry["outcome"] == "failed" and entry["step"] == step_name and host in entry["silent_hosts"]
@@ -346,15 +348,31 @@ def faults(load: Load, url: str) -> None:
     fault(load, url, "load balancer hung at the switch", "switch", "pause", "lb1", "-e", "release=v1.2.0",
           "-e", "deploy_strategy=bluegreen", step_name="switch", serving="v1.1.0")
     expect(running()["live"] == "green", "the switch happened although the load balancer was lost")
-
-    step(load, "the next deploy brings every host back into line", "deploy.yml", "-e", "release=v1.1.0")
-    expect(all(not ENV.server_status(h).startswith("MAINT") for h in ENV.app_hosts), "a host is still out of service")
-    status = playbook("status.yml")
-    expect("out of service" not in status.stdout, "status still shows a host out of service", status)
+    # That run brought green2 (lost mid-batch, in the color a switch would
+    # leave) back into line with green before it reached the switch.
+    mended = ledger()[-1].get("maintenance", [])
+    expect("green2" not in mended and not ENV.server_status("green2").startswith("MAINT")
+           and running()["green2"] == running()["green1"],
+           f"the blue-green deploy did not bring green2 back into line with green: {running()}, maintenance {mended}")
 
     print(f"\n{'point':12} {'host':5} {'fault':6} {'run':7} {'lock':5} {'ledger entry':34} {'failed':>11}  status said")
     for row in FAULTS:
         print(f"{row[0]:12} {row[1]:5} {row[2]:6} {row[3]:7} {row[4]:5} {row[5]:34} {row[6]:>11}  {row[7]}")
+
+    # Back to where the chapter began (v1.0.0 live on green), every host in
+    # line: in service, at its configured weight, on its color's release.
+    step(load, "the next deploy brings every host back into line", "deploy.yml", "-e", "release=v1.0.0", *CANARY)
+    after = running()
+    expect(after["live"] == "green" and after["green1"] == "v1.0.0", f"v1.0.0 is not live on green: {after}")
+    out = [h for h in ENV.app_hosts if ENV.server_status(h).startswith("MAINT")]
+    expect(not out, f"{', '.join(out)} still out of service after the next deploy")
+    weights = {h: ENV.haproxy(f"get weight {'blue' if h in ENV.groups['blue'] else 'green'}/{h}").split()[0] for h in ENV.app_hosts}
+    expect(set(weights.values()) == {"1"}, f"a host kept a weight other than its configured 1: {weights}")
+    for color in ("blue", "green"):
+        releases = {after[h] for h in ENV.groups[color]}
+        expect(len(releases) == 1, f"the {color} color runs more than one release: {after}")
+    status = playbook("status.yml")
+    expect("out of service" not in status.stdout, "status still shows a host out of service", status)
 
 
 def hook_reload(record: Path) -> None:
@@ -395,14 +413,13 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-# Two chapters are not yet part of make test, which has no time left for
-# them (about 15 and 20 minutes): the rebuilds (phoenix), and the fault cases
-# (faults), whose last check still fails: a blue-green deploy leaves a host
-# in maintenance in the color it switches away from. STORY_PHOENIX=1 and
-# STORY_FAULTS=1 add them.
+# The rebuilds (phoenix, about 15 minutes) are not yet part of make test,
+# which has no time left for them: STORY_PHOENIX=1 adds them. The fault
+# cases (faults, about 15 minutes) are; STORY_FAULTS=0 leaves them out of a
+# run by hand.
 CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks,
             *([phoenix] if os.environ.get("STORY_PHOENIX") == "1" else []),
-            *([faults] if os.environ.get("STORY_FAULTS") == "1" else []), contract, flags_and_status]
+            *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else []), contract, flags_and_status]
 
 
 def first_release() -> None:
