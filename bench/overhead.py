@@ -2,13 +2,16 @@
 """What one Ansible task costs on each way of reaching a host. Prints a
 table; asserts nothing.
 
-    .venv/bin/python bench/overhead.py [--tasks N] [--runs R]
+    .venv/bin/python bench/overhead.py [--tasks N] [--runs R] [--mitogen DIR]
 
 Brings up one phoenix container (playbooks/local_hosts.yml, network
 phoenix-overhead) and runs a play of N small module tasks (command, stat,
 file), each its own task, against it, and the same play with one task, R times each, for every
 row: the docker connection with and without pipelining (the baseline is
-ansible-core's default, pipelining off). The per-task overhead is
+ansible-core's default, pipelining off); with --mitogen DIR (a folder
+holding the `mitogen` package from PyPI, e.g. made by
+`pip install --target DIR mitogen`), also Mitogen's mitogen_linear strategy
+over its own docker connection. The per-task overhead is
 (median wall of N tasks - median wall of 1 task) / (N - 1); controller CPU is
 the user+system time of ansible-playbook and its children. The container is
 removed afterwards.
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.pipeline import bench_settings  # noqa: E402
 
 NETWORK = "phoenix-overhead"
+DOCKER = "community.docker.docker"
 HOST = "overhead1"
 
 HEAD = """---
@@ -77,15 +81,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mitogen", type=Path, help="a folder holding the mitogen package, for its row")
     options = parser.parse_args()
     bench_settings()
     rows = [
-        ("docker exec, no pipelining (baseline)", {"ANSIBLE_PIPELINING": "False"}),
-        ("docker exec, pipelining", {"ANSIBLE_PIPELINING": "True"}),
+        ("docker exec, no pipelining (baseline)", {"ANSIBLE_PIPELINING": "False", "ANSIBLE_CONNECTION": DOCKER}),
+        ("docker exec, pipelining", {"ANSIBLE_PIPELINING": "True", "ANSIBLE_CONNECTION": DOCKER}),
     ]
+    if options.mitogen:
+        # Mitogen takes over the connection named `docker` (not its
+        # community.docker FQCN): one interpreter per host, kept open.
+        rows.append(("mitogen_linear, docker", {
+            "ANSIBLE_STRATEGY": "mitogen_linear", "ANSIBLE_CONNECTION": "docker",
+            "ANSIBLE_STRATEGY_PLUGINS": str(options.mitogen.resolve() / "ansible_mitogen" / "plugins" / "strategy"),
+            "PYTHONPATH": str(options.mitogen.resolve())}))
     with tempfile.TemporaryDirectory() as work:
         inventory = Path(work) / "hosts"
-        inventory.write_text(f"{HOST} ansible_connection=community.docker.docker ansible_host={NETWORK}-{HOST}\n")
+        inventory.write_text(f"{HOST} ansible_host={NETWORK}-{HOST}\n")
         local_hosts(inventory, "present")
         try:
             print(f"{'connection':40} {'module':8} {'ms/task p50':>11} {'1 task s':>8} "

@@ -2,7 +2,7 @@
 """Phoenix benchmark: hosts rebuilt from nothing, and restores. Prints
 tables; asserts nothing.
 
-    .venv/bin/python bench/phoenix.py [--keep] [--rows 100000,1000000]
+    .venv/bin/python bench/phoenix.py [--keep] [--rebuild blue1,lb1,backup1,db1] [--rows 100000,1000000]
 
 Makes the molecule/bench environment (lb, db, backup, three blue and three
 green app hosts as phoenix containers, converged by site.yml) and deploys
@@ -13,8 +13,10 @@ test containers, bounded in count and time):
 - `./deploy rebuild` of each kind of host: wall time, failed requests, and
   for the database host the writes acknowledged and lost, and the newest
   restored row against the newest acknowledged write;
-- for each row count: the restore drill (pgBackRest: a full backup, then
-  the newest backup restored onto a scratch instance up to a restore point),
+- for each row count: the restore drill (pgBackRest: a full backup, one
+  row written after it, then the newest backup and the WAL restored onto a
+  scratch instance up to a restore point; the newest transaction it
+  restored is that row's),
   against the baseline of pg_dump and pg_restore of the same database into
   a scratch database on the database host.
 """
@@ -89,27 +91,31 @@ def restores(env: Environment, rows: int) -> None:
     restore = timed(env, db, "runuser", "-u", "postgres", "--", "pg_restore", "--no-owner", "-d", "bench_restore", "/tmp/bench.pgc")
     psql(env, "DROP DATABASE bench_restore", "postgres")
     env.in_host(db, "rm", "-f", "/tmp/bench.pgc")
-    RESTORES.append((total, "pg_dump + pg_restore (baseline)", dump, restore, "", ""))
+    RESTORES.append((total, "pg_dump + pg_restore (baseline)", dump, restore, "", "", ""))
 
     backup_s = timed(env, backup, "runuser", "-u", "pgbackrest", "--", "pgbackrest", "--stanza=dev", "--type=full", "backup")
+    # A transaction after the backup, which only the WAL carries: the drill
+    # must replay it, and names the newest transaction it restored.
+    written = psql(env, "INSERT INTO bench_rows (body) VALUES ('after the backup') RETURNING now()")
     start = time.monotonic()
     run = env.playbook("restore-drill.yml")
     wall = time.monotonic() - start
     drill = env.ledger()[-1]
     newest = drill.get("newest_restored_transaction", "")
     RESTORES.append((total, "pgBackRest full backup + drill" + ("" if run.returncode == 0 else " FAILED"), backup_s,
-                     float(drill.get("restore_seconds", 0)), wall, newest))
+                     float(drill.get("restore_seconds", 0)), wall, written, newest))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="leave the environment up")
     parser.add_argument("--rows", default="100000,1000000", help="row counts of the restore measurements")
+    parser.add_argument("--rebuild", default=",".join(REBUILDS), help="hosts to rebuild, in order ('' for none)")
     args = parser.parse_args()
     with bench_environment(keep=args.keep) as env:
         base = f"http://{env.address('lb1')}"
         with Load(f"{base}/version", rate=RATE, max_seconds=3000) as reads:
-            for host in REBUILDS:
+            for host in [h for h in args.rebuild.split(",") if h]:
                 rebuild(env, reads, host, base)
         existing = 0
         for rows in (int(n) for n in args.rows.split(",")):
@@ -122,10 +128,11 @@ def main() -> None:
     for host, kind, outcome, wall, requests, failed, acked, lost, gap in REBUILT:
         print(f"{host:8} {kind:7} {outcome:8} {wall:7.1f} {requests:8d} {failed:6d} {acked!s:>12} {lost!s:>9} {gap!s:>34}")
     print("\nRestores of the application database (rows: of the table bench_rows in it)")
-    print(f"{'rows':>9}  {'method':40} {'backup s':>8} {'restore s':>9} {'drill wall s':>12}  newest restored transaction")
-    for rows, method, backup_s, restore_s, wall, newest in RESTORES:
+    print(f"{'rows':>9}  {'method':40} {'backup s':>8} {'restore s':>9} {'drill wall s':>12}  "
+          f"{'written after the backup':32}  newest restored transaction")
+    for rows, method, backup_s, restore_s, wall, written, newest in RESTORES:
         wall_text = f"{wall:.1f}" if wall != "" else ""
-        print(f"{rows:9d}  {method:40} {backup_s:8.1f} {restore_s:9.1f} {wall_text:>12}  {newest}")
+        print(f"{rows:9d}  {method:40} {backup_s:8.1f} {restore_s:9.1f} {wall_text:>12}  {written:32}  {newest}")
 
 
 if __name__ == "__main__":
