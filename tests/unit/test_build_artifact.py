@@ -62,3 +62,30 @@ def test_a_tag_that_does_not_exist_is_named(run_module, repo, tmp_path):
     assert "the tag v9.9.9 does not exist" in result["msg"]
     assert "v1.0.0, v1.1.0, v1.1.1-bad, v1.2.0" in result["msg"]
     assert not (tmp_path / "shop-v9.9.9.tar.gz").exists()
+
+
+def test_a_python_without_extraction_filters_builds_the_same_bytes(run_module, repo, tmp_path, monkeypatch):
+    """Debian 12's Python 3.11.2 has no tarfile.data_filter; the module
+    then checks the members itself, and the artifact is the same."""
+    filtered = build(run_module, repo, tmp_path / "filtered")
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    by_hand = build(run_module, repo, tmp_path / "by-hand")
+
+    assert by_hand["sha256"] == filtered["sha256"]
+
+
+@pytest.mark.parametrize("name,kind,link,why", [
+    ("src/app.py", tarfile.REGTYPE, "", ""),
+    ("src/current", tarfile.SYMTYPE, "app.py", ""),
+    ("/etc/passwd", tarfile.REGTYPE, "", "a path outside the folder"),
+    ("src/../../x", tarfile.REGTYPE, "", "a path outside the folder"),
+    ("src/escape", tarfile.SYMTYPE, "../../etc", "a link to '../../etc', outside the folder"),
+    ("src/abs", tarfile.SYMTYPE, "/etc/shadow", "a link to '/etc/shadow', outside the folder"),
+    ("src/disk", tarfile.BLKTYPE, "", "a device"),
+])
+def test_members_that_would_escape_the_folder_are_named(name, kind, link, why):
+    from ansible_collections.phoenix.deploy.plugins.modules.build_artifact import unsafe_member
+
+    member = tarfile.TarInfo(name)
+    member.type, member.linkname = kind, link
+    assert unsafe_member(member) == why
