@@ -120,7 +120,7 @@ def two_hosts(env: Environment, work: Path) -> Environment:
     (inventory / "hosts.yml").write_text(json.dumps(layout))
     for host in env.app_hosts:
         if host not in ("blue1", "green1"):
-            env.haproxy(f"set server {'blue' if host.startswith('blue') else 'green'}/{host} state maint")
+            env.haproxy(f"set server {env.color(host)}/{host} state maint")
     return Environment(inventory, env.artifacts, SETTINGS)
 
 

@@ -366,7 +366,7 @@ def faults(load: Load, url: str) -> None:
     expect(after["live"] == "green" and after["green1"] == "v1.0.0", f"v1.0.0 is not live on green: {after}")
     out = [h for h in ENV.app_hosts if ENV.server_status(h).startswith("MAINT")]
     expect(not out, f"{', '.join(out)} still out of service after the next deploy")
-    weights = {h: ENV.haproxy(f"get weight {'blue' if h in ENV.groups['blue'] else 'green'}/{h}").split()[0] for h in ENV.app_hosts}
+    weights = {h: ENV.haproxy(f"get weight {ENV.color(h)}/{h}").split()[0] for h in ENV.app_hosts}
     expect(set(weights.values()) == {"1"}, f"a host kept a weight other than its configured 1: {weights}")
     for color in ("blue", "green"):
         releases = {after[h] for h in ENV.groups[color]}
@@ -379,7 +379,7 @@ def hook_reload(record: Path) -> None:
     """The canary-step hook of the reload case: reload HAProxy and write down
     the canary's weight and the live color before and after."""
     canary, lb = os.environ["PHOENIX_HOOK_HOST"], ENV.groups["lb"][0]
-    color = "blue" if canary in ENV.groups["blue"] else "green"
+    color = ENV.color(canary)
 
     def seen() -> dict:
         return {"weight": ENV.haproxy(f"get weight {color}/{canary}").strip(), "live": ENV.live(),
@@ -413,15 +413,12 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-# Two chapters are not yet part of make test (about 15 minutes each): the
-# rebuilds (phoenix; STORY_PHOENIX=1 adds them), and the fault cases
-# (faults; STORY_FAULTS=1), after which the scenario's verify found an app
-# host recording as protected a release it had removed before it was
-# protected (fixed in the app role's record, not yet proven through a
-# whole run with the faults).
+# The rebuilds (phoenix, about 15 minutes) are not yet part of make test:
+# STORY_PHOENIX=1 adds them. The fault cases (faults) are; STORY_FAULTS=0
+# leaves them out, for a quicker run while working on another chapter.
 CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks,
             *([phoenix] if os.environ.get("STORY_PHOENIX") == "1" else []),
-            *([faults] if os.environ.get("STORY_FAULTS") == "1" else []), contract, flags_and_status]
+            *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else []), contract, flags_and_status]
 
 
 def first_release() -> None:

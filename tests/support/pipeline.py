@@ -78,9 +78,13 @@ class Environment:
             state[host] = Path(self.in_host(host, "readlink", "/srv/shop/current", check=False).stdout.strip()).name
         return state
 
+    def color(self, host: str) -> str:
+        """The color (and HAProxy backend) an app host belongs to."""
+        return "blue" if host in self.groups.get("blue", []) else "green"
+
     def server_status(self, host: str) -> str:
         """HAProxy's status of an app host's server (UP, DOWN, MAINT, ...)."""
-        color = "blue" if host in self.groups.get("blue", []) else "green"
+        color = self.color(host)
         for line in self.haproxy("show stat").splitlines():
             fields = line.split(",")
             if fields[:2] == [color, host]:
