@@ -96,11 +96,11 @@ def refusals(load: Load, url: str) -> None:
          says="rebuild_host 'ghost1' is not a host of the dev inventory")
     expect(ledger()[-1]["outcome"] == "refused" and ledger()[-1]["action"] == "rebuild", "the refused rebuild is not in the ledger")
 
-    subprocess.run(["docker", "pause", ENV.containers["green2"]], check=True)
+    ENV.docker("pause", "green2")
     try:
         step(load, "refuse an unreachable host", "deploy.yml", "-e", "release=v1.2.0", ok=False, says="cannot reach green2")
     finally:
-        subprocess.run(["docker", "unpause", ENV.containers["green2"]], check=True)
+        ENV.docker("unpause", "green2")
     expect(ledger()[-1]["outcome"] == "refused", "unreachable host: not in the ledger")
     expect(running() == before, f"a refusal changed a host: {before} -> {running()}")
 
@@ -238,15 +238,24 @@ ONE_LINE = {"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}  # messages on one line ea
 
 def fault_hook(action: str, host: str) -> tuple[str, Path]:
     """A hook command that stops `host` (docker kill or pause) and writes
-    down when, once however often the point is reached."""
+    down when, once however often the point is reached (`story.py
+    hook-stop`)."""
     marker = EPHEMERAL / f"fault-{host}"
     marker.unlink(missing_ok=True)
-    return (f"sh -c 'test -e {marker} || {{ date +%s.%N > {marker}; docker {action} {ENV.containers[host]}; }}'", marker)
+    return f"{sys.executable} {__file__} hook-stop {action} {host} {marker}", marker
+
+
+def hook_stop(action: str, host: str, marker: Path) -> None:
+    """The fault cases' hook: the first time, write down when, then stop
+    the host."""
+    if marker.exists():
+        return
+    marker.write_text(f"{time.time()}")
+    ENV.docker(action, host)
 
 
 def bring_back(action: str, host: str) -> None:
-    subprocess.run(["docker", "start" if action == "kill" else "unpause", ENV.containers[host]], check=True,
-                   stdout=subprocess.DEVNULL)
+    ENV.docker("start" if action == "kill" else "unpause", host)
     deadline = time.monotonic() + 120
     while not ENV.answers(host) or ENV.in_host(host, "systemctl", "is-system-running", "--wait", check=False).returncode > 1:
         expect(time.monotonic() < deadline, f"{host} did not come back")
@@ -439,6 +448,9 @@ def main() -> None:
         return
     if sys.argv[1:2] == ["hook-reload"]:
         hook_reload(Path(sys.argv[2]))
+        return
+    if sys.argv[1:2] == ["hook-stop"]:
+        hook_stop(sys.argv[2], sys.argv[3], Path(sys.argv[4]))
         return
     url = f"http://{ENV.address('lb1')}/items"
     start = os.environ.get("STORY_FROM", CHAPTERS[0].__name__)

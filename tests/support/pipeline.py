@@ -91,6 +91,19 @@ class Environment:
                 return fields[17]
         raise KeyError(f"HAProxy has no server {color}/{host}")
 
+    def docker(self, action: str, host: str, tries: int = 5) -> None:
+        """`docker <action>` (kill, start, pause, unpause) on a host's
+        container. A pause can fail at random with "unable to freeze" when
+        the container's processes are busy (moby/moby#48205): a pause or an
+        unpause is tried again, a second apart, up to `tries` times."""
+        for attempt in range(1, tries + 1):
+            run = subprocess.run(["docker", action, self.containers[host]], capture_output=True, text=True)
+            if run.returncode == 0 or action not in ("pause", "unpause") or attempt == tries:
+                break
+            time.sleep(1)
+        if run.returncode != 0:
+            raise subprocess.CalledProcessError(run.returncode, run.args, run.stdout, run.stderr)
+
     def answers(self, host: str) -> bool:
         return self.in_host(host, "true", check=False).returncode == 0
 
