@@ -77,7 +77,7 @@ def refusals(load: Load, url: str) -> None:
 
     cases = [
         ("a tag with no artifact", ["-e", "release=v9.9.9"], {}, "no artifact"),
-        ("an unknown strategy", ["-e", "release=v1.2.0", "-e", "deploy_strategy=rolling"], {}, "strategy 'rolling' does not exist"),
+        ("an unknown strategy", ["-e", "release=v1.2.0", "-e", "deploy_strategy=rolling"], {}, "deploy_strategy must be one of: canary, bluegreen, got: rolling"),
         ("no vault password", ["-e", "release=v1.2.0"], {"ANSIBLE_VAULT_IDENTITY_LIST": None},
          "cannot be opened"),
     ]
