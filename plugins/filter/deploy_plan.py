@@ -12,7 +12,8 @@ author:
   - Phoenix Deploy Maintainers (@phoenix-deploy)
 description:
   - Takes what was asked and what the environment is (live color, release on each app host, what the
-    ledger says), and returns the plan the pipeline carries out, or fails with the reason it must not run.
+    ledger says), and returns the plan the pipeline carries out, or a refusal: the reason it must not run,
+    as data (C(refused)), for the pipeline to record and say as it is.
   - A V(canary) deploy gives the release to the first O(_input.canary_hosts) hosts of the live color, then
     the rest. HAProxy weights for each step give the canary that share of the live color's traffic.
   - A V(bluegreen) deploy gives the release to the idle color, then switches to it (unless O(_input.switch) is
@@ -85,10 +86,9 @@ _value:
       V(switch)), C(switch) (whether the live color changes), C(live), C(target_color), C(current_release), C(canary), C(baseline), C(rest), C(idle)
       (host lists), C(steps) (percent with the canary's and baseline's weights), C(running), C(mend) (hosts out of service in the
       color not shipped to, to bring back into line) and C(mend_release) (the release that color runs).
+    - A refusal has the one key C(refused), the reason.
   type: dict
 """
-
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.phoenix.deploy.plugins.module_utils.releases import release_key
 
@@ -110,11 +110,23 @@ def _newest(releases) -> str:
     return max(releases, key=release_key) if releases else ""
 
 
+class Refusal(Exception):
+    """Why a plan must not run."""
+
+
 def _fail(message: str):
-    raise AnsibleFilterError(f"deploy_plan: {message}")
+    raise Refusal(message)
 
 
 def deploy_plan(request: dict, state: dict) -> dict:
+    """The plan, or {"refused": why}."""
+    try:
+        return _plan(request, state)
+    except Refusal as refusal:
+        return {"refused": str(refusal)}
+
+
+def _plan(request: dict, state: dict) -> dict:
     action, strategy = request.get("action", "deploy"), request.get("strategy", "canary")
     if action not in ("deploy", "rollback"):
         _fail(f"action '{action}' does not exist: deploy or rollback")
