@@ -12,8 +12,8 @@ author:
   - Phoenix Deploy Maintainers (@phoenix-deploy)
 description:
   - Takes what was asked and what the environment is (live color, release on each app host, what the
-    ledger says), and returns the plan the pipeline carries out, or a refusal: the reason it must not run,
-    as data (C(refused)), for the pipeline to record and say as it is.
+    ledger says), and returns the plan the pipeline carries out, or a refusal as data (C(refused), the
+    reason it must not run), for the pipeline to record and say as it is.
   - A V(canary) deploy gives the release to the first O(_input.canary_hosts) hosts of the live color, then
     the rest. HAProxy weights for each step give the canary that share of the live color's traffic.
   - A V(bluegreen) deploy gives the release to the idle color, then switches to it (unless O(_input.switch) is

@@ -1,4 +1,4 @@
-"""ansible-doc renders every module and role of the collection."""
+"""ansible-doc renders every module, filter and role of the collection."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py"))
+FILTERS = sorted(p.stem for p in (ROOT / "plugins" / "filter").glob("*.py") if p.stem != "__init__")
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
 
 
@@ -29,6 +30,15 @@ def test_module_documentation_renders(module):
     doc = ansible_doc(f"phoenix.deploy.{module}")[f"phoenix.deploy.{module}"]
     assert doc["doc"]["short_description"]
     assert doc["doc"]["options"]
+    assert doc["examples"].strip()
+    assert doc["return"]
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_filter_documentation_renders(name):
+    doc = ansible_doc("-t", "filter", f"phoenix.deploy.{name}")[f"phoenix.deploy.{name}"]
+    assert doc["doc"]["short_description"]
+    assert doc["doc"]["description"]
     assert doc["examples"].strip()
     assert doc["return"]
 
