@@ -332,6 +332,14 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
                f"{name}: status does not show {host} out of service once back", after)
 
 
+def chosen(point: str) -> bool:
+    """Whether the fault case at `point` runs: all of them, unless
+    STORY_FAULT_CASES names some (comma-separated points, e.g. canary_step),
+    to see one case go red on its own while its fix is taken out."""
+    wanted = os.environ.get("STORY_FAULT_CASES", "")
+    return not wanted or point in wanted.split(",")
+
+
 def faults(load: Load, url: str) -> None:
     """Stop the line. A reload of HAProxy mid-canary changes nothing; a host
     killed or hung at each point of a run (canary step, batch host, idle
@@ -347,25 +355,30 @@ def faults(load: Load, url: str) -> None:
     expect(len(seen) == 3 and all(r["before"] == r["after"] for r in seen),
            f"a reload mid-canary changed the canary's weight or the live color: {seen}")
 
-    fault(load, url, "database host killed mid-migration", "migration", "kill", "db1", "-e", "release=v1.2.0", *CANARY,
-          step_name="migration", serving="v1.1.0")
-    fault(load, url, "canary host killed mid-canary", "canary_step", "kill", "green1", "-e", "release=v1.2.0", *CANARY,
-          step_name="canary", serving="v1.1.0")
-    fault(load, url, "batch host hung, canary brought back", "batch_host", "pause", "green2", "-e", "release=v1.1.0", *CANARY,
-          step_name="batch", serving="v1.1.0")
-    expect(not ENV.server_status("green1").startswith("MAINT") and running()["green1"] == "v1.1.0",
-           "the deploy after the fault did not bring green1 back into line")
-    fault(load, url, "idle host killed while shipped", "idle_ship", "kill", "blue1", "-e", "release=v1.2.0",
-          "-e", "deploy_strategy=bluegreen", step_name="idle", serving="v1.1.0")
-    fault(load, url, "load balancer hung at the switch", "switch", "pause", "lb1", "-e", "release=v1.2.0",
-          "-e", "deploy_strategy=bluegreen", step_name="switch", serving="v1.1.0")
-    expect(running()["live"] == "green", "the switch happened although the load balancer was lost")
-    # That run brought green2 (lost mid-batch, in the color a switch would
-    # leave) back into line with green before it reached the switch.
-    mended = ledger()[-1].get("maintenance", [])
-    expect("green2" not in mended and not ENV.server_status("green2").startswith("MAINT")
-           and running()["green2"] == running()["green1"],
-           f"the blue-green deploy did not bring green2 back into line with green: {running()}, maintenance {mended}")
+    if chosen("migration"):
+        fault(load, url, "database host killed mid-migration", "migration", "kill", "db1", "-e", "release=v1.2.0", *CANARY,
+              step_name="migration", serving="v1.1.0")
+    if chosen("canary_step"):
+        fault(load, url, "canary host killed mid-canary", "canary_step", "kill", "green1", "-e", "release=v1.2.0", *CANARY,
+              step_name="canary", serving="v1.1.0")
+    if chosen("batch_host"):
+        fault(load, url, "batch host hung, canary brought back", "batch_host", "pause", "green2", "-e", "release=v1.1.0",
+              *CANARY, step_name="batch", serving="v1.1.0")
+        expect(not ENV.server_status("green1").startswith("MAINT") and running()["green1"] == "v1.1.0",
+               "the deploy after the fault did not bring green1 back into line")
+    if chosen("idle_ship"):
+        fault(load, url, "idle host killed while shipped", "idle_ship", "kill", "blue1", "-e", "release=v1.2.0",
+              "-e", "deploy_strategy=bluegreen", step_name="idle", serving="v1.1.0")
+    if chosen("switch"):
+        fault(load, url, "load balancer hung at the switch", "switch", "pause", "lb1", "-e", "release=v1.2.0",
+              "-e", "deploy_strategy=bluegreen", step_name="switch", serving="v1.1.0")
+        expect(running()["live"] == "green", "the switch happened although the load balancer was lost")
+        # That run brought green2 (lost mid-batch, in the color a switch would
+        # leave) back into line with green before it reached the switch.
+        mended = ledger()[-1].get("maintenance", [])
+        expect("green2" not in mended and not ENV.server_status("green2").startswith("MAINT")
+               and running()["green2"] == running()["green1"],
+               f"the blue-green deploy did not bring green2 back into line with green: {running()}, maintenance {mended}")
 
     print(f"\n{'point':12} {'host':5} {'fault':6} {'run':7} {'lock':5} {'ledger entry':34} {'failed':>11}  status said")
     for row in FAULTS:
@@ -427,7 +440,8 @@ def flags_and_status(load: Load, url: str) -> None:
 
 # The rebuilds (phoenix, about 15 minutes) are not yet part of make test:
 # STORY_PHOENIX=1 adds them. The fault cases (faults) are; STORY_FAULTS=0
-# leaves them out, for a quicker run while working on another chapter.
+# leaves them out, for a quicker run while working on another chapter, and
+# STORY_FAULT_CASES (chosen) runs only some of them.
 CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks,
             *([phoenix] if os.environ.get("STORY_PHOENIX") == "1" else []),
             *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else []), contract, flags_and_status]
@@ -445,7 +459,8 @@ def first_release() -> None:
 
 def main() -> None:
     """STORY_FROM=<chapter> starts at that chapter, on an environment left
-    where the one before it ends (for debugging a chapter)."""
+    where the one before it ends, and STORY_UNTIL=<chapter> stops after
+    that one (for debugging a chapter)."""
     if sys.argv[1:] == ["first-release"]:
         first_release()
         return
@@ -457,7 +472,8 @@ def main() -> None:
         return
     url = f"http://{ENV.address('lb1')}/items"
     start = os.environ.get("STORY_FROM", CHAPTERS[0].__name__)
-    chapters = CHAPTERS[[c.__name__ for c in CHAPTERS].index(start):]
+    names = [c.__name__ for c in CHAPTERS]
+    chapters = CHAPTERS[names.index(start):names.index(os.environ.get("STORY_UNTIL", names[-1])) + 1]
     with Load(url, rate=RATE, max_seconds=LOAD_SECONDS) as load:
         time.sleep(2)
         try:
