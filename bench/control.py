@@ -41,19 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
-from tests.support.pipeline import Environment, bench_settings, wait_serving  # noqa: E402
+from tests.support.pipeline import Environment, bench_ephemeral, bench_settings, wait_serving  # noqa: E402
 
 RATE = 20
 RELEASES = ("v1.1.0", "v1.2.0")  # each blue-green ships the one not live, afresh
 SAMPLES: dict[tuple[str, str], list[float]] = {}
 FAILED: dict[tuple[str, str], list[int]] = {}
-
-
-def newest_ephemeral() -> Path:
-    found = [p for p in (Path.home() / ".ansible" / "tmp").glob("molecule.*") if p.name.split(".")[-1] in ("pipeline", "bench")]
-    if not found:
-        raise SystemExit("bench/control.py: no pipeline or bench scenario is up: scripts/molecule . converge -s pipeline")
-    return max(found, key=lambda p: p.stat().st_mtime)
 
 
 class Checkout:
@@ -63,10 +56,7 @@ class Checkout:
         self.label, self.root, self.env = label, root, env
 
     def run(self, playbook: str, *args: str) -> subprocess.CompletedProcess:
-        command = ["ansible-playbook", "-i", str(self.env.inventory), str(self.root / "playbooks" / playbook),
-                   *self.env.settings, *args]
-        environment = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(self.root)}
-        return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=900)
+        return self.env.playbook(playbook, *args, root=self.root)
 
 
 def measure(load: Load, checkout: Checkout, operation: str, playbook: str, *args: str, ok: bool = True) -> None:
@@ -83,13 +73,6 @@ def measure(load: Load, checkout: Checkout, operation: str, playbook: str, *args
     counts[1] += len(samples)
 
 
-def forget(env: Environment, hosts: list[str], release: str) -> None:
-    """Remove a release from hosts that do not run it, so that the next
-    deploy installs it from the artifact, virtualenv and all."""
-    for host in hosts:
-        env.in_host(host, "sh", "-c", f"[ \"$(basename $(readlink /srv/shop/current))\" = {release} ] || rm -rf /srv/shop/releases/{release}")
-
-
 def round_of(load: Load, checkout: Checkout, env: Environment) -> None:
     live = env.running()
     live_release = live[env.groups[live["live"]][0]]
@@ -98,7 +81,8 @@ def round_of(load: Load, checkout: Checkout, env: Environment) -> None:
     measure(load, checkout, "noop (the live release)", "deploy.yml", "-e", f"release={live_release}")
     fresh = next(release for release in RELEASES if release != live_release)
     idle = "green" if live["live"] == "blue" else "blue"
-    forget(env, env.groups[idle], fresh)
+    for host in env.groups[idle]:
+        env.forget(host, fresh)
     measure(load, checkout, "blue-green, fresh install", "deploy.yml", "-e", f"release={fresh}", "-e", "deploy_strategy=bluegreen")
     measure(load, checkout, "rollback (switch back)", "rollback.yml", "-e", f"release={live_release}")
     measure(load, checkout, "switch forward", "rollback.yml", "-e", f"release={fresh}")
@@ -111,7 +95,7 @@ def main() -> None:
     parser.add_argument("--env", type=Path, help="a molecule scenario's ephemeral folder")
     args = parser.parse_args()
     bench_settings()
-    ephemeral = args.env or newest_ephemeral()
+    ephemeral = args.env or bench_ephemeral("pipeline", "bench")
     os.environ["MOLECULE_EPHEMERAL_DIRECTORY"] = str(ephemeral)
     env = Environment(ephemeral / "inventory", ephemeral / "artifacts")
     worktree = ROOT.parent / f".phoenix-baseline-{os.getpid()}"

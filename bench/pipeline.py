@@ -97,12 +97,6 @@ def run_all(load: Load, env: Environment, hosts: int, operations: list) -> None:
         measure(load, env, hosts, label, method, release, run)
 
 
-def forget(env: Environment, host: str, release: str) -> None:
-    """Remove a release a host does not run, so that its next deploy
-    installs it from the artifact, virtualenv and all."""
-    env.in_host(host, "sh", "-c", f"[ \"$(basename $(readlink /srv/shop/current))\" = {release} ] || rm -rf /srv/shop/releases/{release}")
-
-
 def two_hosts(env: Environment, work: Path) -> Environment:
     """The same containers, with one app host per color: the others leave
     HAProxy (maintenance) and the inventory."""
@@ -133,8 +127,8 @@ def main() -> None:
             run_all(load, env, 6, SIX_HOSTS)
             small = two_hosts(env, env.inventory.parent)
             # Releases the two hosts get are installed afresh, as on six.
-            forget(small, "green1", "v1.0.0")
-            forget(small, "blue1", "v1.0.0")
+            small.forget("green1", "v1.0.0")
+            small.forget("blue1", "v1.0.0")
             run_all(load, small, 2, TWO_HOSTS)
     print(f"\nDeploys and rollbacks under {RATE} requests/s of GET /version through HAProxy")
     header = ("operation", "app hosts", "method", "outcome", "wall s", "switch s", "requests", "failed", "failed %")

@@ -37,11 +37,14 @@ class Environment:
     def app_hosts(self) -> list[str]:
         return self.groups.get("blue", []) + self.groups.get("green", [])
 
-    def playbook(self, name: str, *args: str, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    def playbook(self, name: str, *args: str, env: dict | None = None, timeout: int = 900,
+                 root: Path = ROOT) -> subprocess.CompletedProcess:
         """ansible-playbook playbooks/<name> on this inventory; env adds
-        variables, or removes those given as None."""
-        command = ["ansible-playbook", "-i", str(self.inventory), str(ROOT / "playbooks" / name), *self.settings, *args]
-        environment = {key: value for key, value in {**os.environ, **(env or {})}.items() if value is not None}
+        variables, or removes those given as None. root: the checkout whose
+        playbooks and collection run (another one's, for a baseline)."""
+        command = ["ansible-playbook", "-i", str(self.inventory), str(root / "playbooks" / name), *self.settings, *args]
+        extra = {} if root == ROOT else {"ANSIBLE_COLLECTIONS_PATH": str(root)}
+        environment = {key: value for key, value in {**os.environ, **extra, **(env or {})}.items() if value is not None}
         return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout)
 
     def popen(self, name: str, *args: str) -> subprocess.Popen:
@@ -104,6 +107,12 @@ class Environment:
         if run.returncode != 0:
             raise subprocess.CalledProcessError(run.returncode, run.args, run.stdout, run.stderr)
 
+    def forget(self, host: str, release: str) -> None:
+        """Remove a release a host does not run, so that its next deploy
+        installs it from the artifact, virtualenv and all."""
+        self.in_host(host, "sh", "-c",
+                     f"[ \"$(basename $(readlink /srv/shop/current))\" = {release} ] || rm -rf /srv/shop/releases/{release}")
+
     def answers(self, host: str) -> bool:
         return self.in_host(host, "true", check=False).returncode == 0
 
@@ -156,10 +165,13 @@ def bench_molecule(*args: str) -> None:
                    stdout=subprocess.DEVNULL if "destroy" in args else None)
 
 
-def bench_ephemeral() -> Path:
-    """The bench scenario's ephemeral folder (inventory, artifacts)."""
-    found = sorted((Path.home() / ".ansible" / "tmp").glob("molecule.*.bench"), key=lambda p: p.stat().st_mtime)
-    return found[-1]
+def bench_ephemeral(*scenarios: str) -> Path:
+    """The newest ephemeral folder (inventory, artifacts) of the named
+    molecule scenarios; the bench scenario's by default."""
+    found = [p for p in (Path.home() / ".ansible" / "tmp").glob("molecule.*") if p.name.split(".")[-1] in (scenarios or ("bench",))]
+    if not found:
+        raise SystemExit(f"no {' or '.join(scenarios or ('bench',))} scenario is up: scripts/molecule . converge -s <scenario>")
+    return max(found, key=lambda p: p.stat().st_mtime)
 
 
 def bench_settings() -> None:
