@@ -83,8 +83,9 @@ lint:
 sanity:
 	scripts/sanity
 
+# The slowest tests are listed at the end, to see where the stage's time goes.
 unit:
-	pytest tests/unit tests/roles
+	pytest tests/unit tests/roles --durations=15
 
 # The dev environment as Vagrant machines: up, checked, destroyed.
 vagrant:
