@@ -8,7 +8,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
+
+from tests.support.ansible import ansible_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = {p.stem for p in (ROOT / "plugins").glob("*/*.py")}
@@ -69,3 +72,60 @@ def test_every_setting_has_a_pipeline_name():
     mapping = read(ROOT / "playbooks" / "vars" / "pipeline.yml")
     unread = [name for name in spec() if f"{{{{ {name}" not in mapping]
     assert not unread, f"settings that playbooks/vars/pipeline.yml does not read: {unread}"
+
+
+def arguments() -> dict:
+    return yaml.safe_load(read(ROOT / "roles" / "deploy" / "meta" / "argument_specs.yml"))["argument_specs"]["arguments"]["options"]
+
+
+USAGE = re.compile(r"-e\s+'?\{?\"?([a-z_]+)\"?[=:]")
+
+
+def role_options() -> set[str]:
+    """Every option of every role's entry points."""
+    options: set[str] = set()
+    for path in (ROOT / "roles").glob("*/meta/argument_specs.yml"):
+        for entry in yaml.safe_load(read(path))["argument_specs"].values():
+            options |= set(entry.get("options", {}))
+    return options
+
+
+def test_every_argument_a_pipeline_playbook_names_is_documented():
+    """The -e arguments each pipeline playbook's usage (its header) names
+    are documented: the `arguments` entry point's options, or a role's
+    setting (deploy_*, app_flags, app_release); and each argument is read
+    by a playbook."""
+    named: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "playbooks").glob("*.yml")):
+        if "tasks_from: check" not in read(path) and "import_playbook: deploy.yml" not in read(path):
+            continue
+        header = "\n".join(line for line in read(path).splitlines() if line.startswith("#"))
+        for name in USAGE.findall(header):
+            named.setdefault(name, []).append(path.name)
+    assert {"release", "rebuild_host", "migrate_phases", "allow_bad"} <= set(named), named
+    undocumented = {name: files for name, files in named.items() if name not in set(arguments()) | role_options()}
+    assert not undocumented, f"arguments a playbook names without a specification: {undocumented}"
+    playbooks = "\n".join(code(p) for p in (ROOT / "playbooks").rglob("*.yml"))
+    unread = [name for name in arguments() if not re.search(rf"\b{name}\b", playbooks)]
+    assert not unread, f"arguments the specification documents and no playbook reads: {unread}"
+
+
+@pytest.mark.parametrize("argument, value", [
+    ("status_history", "lots"),
+    ("migrate_phases", "shrink"),
+    ("allow_bad", "perhaps"),
+])
+def test_a_bad_argument_stops_the_run_in_one_line_that_names_it(tmp_path, argument, value):
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[lb]\nlb1\n[db]\ndb1\n[all:vars]\nansible_connection=local\n")
+    play = tmp_path / "check.yml"
+    play.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.import_role:\n        name: phoenix.deploy.deploy\n        tasks_from: check\n"
+        "      run_once: true\n")
+    good = ansible_playbook("-i", str(inventory), str(play), "-e", "release=v1.2.0")
+    assert good.rc == 0, good.output
+    bad = ansible_playbook("-i", str(inventory), str(play), "-e", f"{argument}={value}")
+    assert bad.rc != 0
+    said = [line for line in bad.output.splitlines() if '"msg":' in line or "msg:" in line]
+    assert len(said) == 1 and argument in said[0], bad.output

@@ -19,12 +19,19 @@ def defaults(role: str) -> dict:
     return load(ROOT / "roles" / role / "defaults" / "main.yml")
 
 
+# Entry points that document a playbook's own arguments (-e release=...),
+# not the role's inputs: they have no role default and no role prefix
+# (tests/unit/test_pipeline_settings.py covers them).
+PLAYBOOK_ARGUMENTS = {("deploy", "arguments")}
+
+
 def spec_options(role: str) -> dict:
     """The options of every entry point (main, and tasks_from ones)."""
     specs = load(ROOT / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]
     options: dict = {}
-    for entry_point in specs.values():
-        options.update(entry_point.get("options", {}))
+    for name, entry_point in specs.items():
+        if (role, name) not in PLAYBOOK_ARGUMENTS:
+            options.update(entry_point.get("options", {}))
     return options
 
 
