@@ -89,7 +89,6 @@ files:
 """
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -100,13 +99,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-
-def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ansible_collections.phoenix.deploy.plugins.module_utils.archives import extract, sha256_file
 
 
 def git(module: AnsibleModule, *args: str) -> str:
@@ -121,30 +114,10 @@ def export_tree(module: AnsibleModule, commit: str, src: str) -> None:
     if rc != 0:
         module.fail_json(msg=f"git archive of {module.params['release']} failed: {err}")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tree:
-        if hasattr(tarfile, "data_filter"):
-            tree.extractall(src, filter="data")
-            return
-        # Pythons before 3.11.4 (Debian 12's 3.11.2) have no extraction
-        # filters: refuse by hand what the "data" filter refuses.
-        for member in tree.getmembers():
-            unsafe = unsafe_member(member)
-            if unsafe:
-                module.fail_json(msg=f"git archive of {module.params['release']} holds {member.name!r}, {unsafe}: not extracted")
-        tree.extractall(src)
-
-
-def unsafe_member(member: tarfile.TarInfo) -> str:
-    """Why extracting `member` could write outside the folder or make a
-    device, or '' when it cannot."""
-    if os.path.isabs(member.name) or ".." in member.name.split("/"):
-        return "a path outside the folder"
-    if member.isdev():
-        return "a device"
-    if member.issym() or member.islnk():
-        target = member.linkname if member.islnk() else os.path.join(os.path.dirname(member.name), member.linkname)
-        if os.path.isabs(member.linkname) or os.path.normpath(target).split(os.sep)[0] == "..":
-            return f"a link to {member.linkname!r}, outside the folder"
-    return ""
+        try:
+            extract(tree, src)
+        except ValueError as error:
+            module.fail_json(msg=f"git archive of {module.params['release']} holds {error}: not extracted")
 
 
 def download_wheels(module: AnsibleModule, requirements: str, wheels: str) -> None:

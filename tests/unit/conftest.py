@@ -29,20 +29,22 @@ from tests.support.postgres import free_port, temporary_postgres
 # -- running modules ------------------------------------------------------------
 
 
+def call_module(name: str, args: dict, check_mode: bool = False) -> dict:
+    """Run module `name`'s real main() with `args`; what it returned to Ansible."""
+    from ansible.module_utils.testing import patch_module_args
+
+    module = __import__(f"ansible_collections.phoenix.deploy.plugins.modules.{name}", fromlist=["main"])
+    out = io.StringIO()
+    with patch_module_args({**args, "_ansible_check_mode": check_mode}), contextlib.redirect_stdout(out):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(out.getvalue())
+
+
 @pytest.fixture
 def run_module():
     """run_module("db_migrate", {...}, check_mode=False) -> the module's result dict."""
-    from ansible.module_utils.testing import patch_module_args
-
-    def run(name: str, args: dict, check_mode: bool = False) -> dict:
-        module = __import__(f"ansible_collections.phoenix.deploy.plugins.modules.{name}", fromlist=["main"])
-        out = io.StringIO()
-        with patch_module_args({**args, "_ansible_check_mode": check_mode}), contextlib.redirect_stdout(out):
-            with pytest.raises(SystemExit):
-                module.main()
-        return json.loads(out.getvalue())
-
-    return run
+    return call_module
 
 
 # -- PostgreSQL -------------------------------------------------------------------

@@ -84,7 +84,7 @@ def test_a_python_without_extraction_filters_builds_the_same_bytes(run_module, r
     ("src/disk", tarfile.BLKTYPE, "", "a device"),
 ])
 def test_members_that_would_escape_the_folder_are_named(name, kind, link, why):
-    from ansible_collections.phoenix.deploy.plugins.modules.build_artifact import unsafe_member
+    from ansible_collections.phoenix.deploy.plugins.module_utils.archives import unsafe_member
 
     member = tarfile.TarInfo(name)
     member.type, member.linkname = kind, link
