@@ -15,9 +15,11 @@ description:
     window the verdict is V(inconclusive). A canary error rate (5xx answers and failed responses) above
     O(max_error_rate) fails. A canary that is slower than the baseline by more than O(max_latency_ratio),
     with a one-sided Mann-Whitney U test significant at O(alpha), fails.
-  - Latency samples come from the probe samples when O(canary_samples_ms) and O(baseline_samples_ms) are
-    given (one value per request, from M(phoenix.deploy.health_check)), otherwise from HAProxy's per-server
-    average response time (C(rtime)), read every O(sample_interval) seconds while a server takes requests.
+  - Latency samples come from probes of O(canary_urls) and O(baseline_urls), when given, which the module
+    makes itself while it watches, O(probes) per URL spread over the window (one value per answered request).
+    Otherwise they come from O(canary_samples_ms) and O(baseline_samples_ms) when those are given (for
+    example from M(phoenix.deploy.health_check)), and otherwise from HAProxy's per-server average response
+    time (C(rtime)), read every O(sample_interval) seconds while a server takes requests.
   - Mean latencies under 1 ms count as 1 ms when they are compared (HAProxy reports whole milliseconds).
   - The module only reads; it never fails because of its verdict. The caller decides what a V(fail) means.
 version_added: 0.1.0
@@ -76,6 +78,24 @@ options:
     type: list
     elements: float
     default: []
+  canary_urls:
+    description: URLs that reach the canary servers directly, probed during the window for latency samples.
+    type: list
+    elements: str
+    default: []
+  baseline_urls:
+    description: URLs that reach the baseline servers directly, probed during the window for latency samples.
+    type: list
+    elements: str
+    default: []
+  probes:
+    description: Probes of each of O(canary_urls) and O(baseline_urls) during the window.
+    type: int
+    default: 20
+  probe_timeout:
+    description: Seconds a probe waits for its answer; a probe that gets none gives no sample.
+    type: float
+    default: 5
 extends_documentation_fragment:
   - phoenix.deploy.attributes
 attributes:
@@ -140,6 +160,7 @@ evidence:
       type: dict
 """
 
+import threading
 import time
 from typing import Any
 
@@ -151,6 +172,7 @@ from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import (
     server_stats,
     show_stat,
 )
+from ansible_collections.phoenix.deploy.plugins.module_utils.probes import timed_get
 from ansible_collections.phoenix.deploy.plugins.module_utils.stats import mann_whitney_greater, summarize
 
 COUNTERS = (*RESPONSE_FIELDS, "requests", "eresp", "econ")
@@ -188,6 +210,27 @@ def watch(params: dict[str, Any]) -> tuple[dict, dict, dict[str, list[float]]]:
         previous = current
         if time.monotonic() >= deadline:
             return first, current, rtimes
+
+
+def probe_during(params: dict[str, Any], samples: dict[str, list[float]]) -> threading.Thread:
+    """Start probing each canary and baseline URL `probes` times, evenly
+    over the window, in a thread; each answered probe adds its latency to
+    its group's samples."""
+    urls = [(group, url) for group in ("canary", "baseline") for url in params[f"{group}_urls"]]
+    interval = params["window"] / max(params["probes"], 1)
+
+    def run() -> None:
+        start = time.monotonic()
+        for number in range(params["probes"]):
+            for group, url in urls:
+                answer = timed_get(url, params["probe_timeout"])
+                if answer.latency_ms is not None:
+                    samples[group].append(round(answer.latency_ms, 3))
+            time.sleep(max(0.0, start + (number + 1) * interval - time.monotonic()))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def decide(params: dict[str, Any], canary: dict, baseline: dict, samples: dict[str, list[float]], source: str):
@@ -247,6 +290,10 @@ def main() -> None:
             "alpha": {"type": "float", "default": 0.05},
             "canary_samples_ms": {"type": "list", "elements": "float", "default": []},
             "baseline_samples_ms": {"type": "list", "elements": "float", "default": []},
+            "canary_urls": {"type": "list", "elements": "str", "default": []},
+            "baseline_urls": {"type": "list", "elements": "str", "default": []},
+            "probes": {"type": "int", "default": 20},
+            "probe_timeout": {"type": "float", "default": 5},
         },
         supports_check_mode=True,
     )
@@ -257,6 +304,8 @@ def main() -> None:
         module.fail_json(msg=f"servers cannot be canary and baseline at once: {sorted(set(params['canary']) & set(params['baseline']))}")
     if params["window"] <= 0 or params["sample_interval"] <= 0:
         module.fail_json(msg="window and sample_interval must be positive")
+    if bool(params["canary_urls"]) != bool(params["baseline_urls"]) or params["probes"] < 1:
+        module.fail_json(msg="probes need canary_urls and baseline_urls both, and probes of at least 1")
 
     try:
         servers = read(params)
@@ -266,14 +315,20 @@ def main() -> None:
     if unknown:
         module.fail_json(msg=f"backend {params['backend']} has no server {', '.join(unknown)} (it has: {', '.join(sorted(servers)) or 'none'})")
 
+    probed: dict[str, list[float]] = {"canary": [], "baseline": []}
+    prober = probe_during(params, probed) if params["canary_urls"] else None
     try:
         first, last, rtimes = watch(params)
     except HAProxyError as error:
         module.fail_json(msg=str(error))
+    if prober:
+        prober.join(timeout=params["probe_timeout"] * 2)
 
     canary = group_delta(first, last, params["canary"])
     baseline = group_delta(first, last, params["baseline"])
-    if params["canary_samples_ms"] and params["baseline_samples_ms"]:
+    if prober:
+        samples, source = {group: list(values) for group, values in probed.items()}, "probes"
+    elif params["canary_samples_ms"] and params["baseline_samples_ms"]:
         samples, source = {"canary": params["canary_samples_ms"], "baseline": params["baseline_samples_ms"]}, "probes"
     else:
         samples, source = rtimes, "haproxy_rtime"

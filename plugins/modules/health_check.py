@@ -142,11 +142,10 @@ import re
 import time
 from collections import Counter
 from typing import Any
-from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
+from ansible_collections.phoenix.deploy.plugins.module_utils.probes import timed_get
 from ansible_collections.phoenix.deploy.plugins.module_utils.stats import summarize
 
 
@@ -185,25 +184,10 @@ def judge(status: int, body: bytes, params: dict[str, Any]) -> str | None:
 
 def probe(url: str, params: dict[str, Any]) -> tuple[float | None, str | None]:
     """One request: (latency in ms or None when nothing came back, failure reason or None)."""
-    started = time.monotonic()
-    try:
-        response = open_url(
-            url,
-            headers=params["headers"],
-            timeout=params["timeout"],
-            validate_certs=params["validate_certs"],
-            follow_redirects="none",
-        )
-        status, body = response.getcode(), response.read()
-    except HTTPError as error:
-        status, body = error.code, error.read() if hasattr(error, "read") else b""
-    except (URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        if "timed out" in str(reason):
-            return None, f"timeout after {params['timeout']}s"
-        return None, f"no answer: {reason}"
-    latency = (time.monotonic() - started) * 1000
-    return latency, judge(status, body, params)
+    answer = timed_get(url, params["timeout"], params["headers"], params["validate_certs"])
+    if answer.latency_ms is None:
+        return None, answer.error
+    return answer.latency_ms, judge(answer.status, answer.body, params)
 
 
 def probe_round(params: dict[str, Any]) -> dict[str, dict[str, Any]]:

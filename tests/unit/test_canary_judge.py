@@ -97,6 +97,32 @@ def test_probe_samples_take_the_place_of_haproxy_averages(run_module, http_app, 
     assert result["verdict"] == "fail"
 
 
+def test_the_judge_probes_during_its_window_and_a_slow_canary_fails(run_module, http_app, haproxy):
+    """canary_urls and baseline_urls: the module probes them itself, spread
+    over the window, instead of a probe round before it."""
+    canary, base = http_app(delay=0.03), http_app()
+    proxy = haproxy({"canary1": canary, "base1": base})
+
+    result = judge_under_load(run_module, proxy, 3000, canary=["canary1"], baseline=["base1"], window=1.5,
+                              min_requests=5, canary_urls=[f"{canary.url}/healthz"],
+                              baseline_urls=[f"{base.url}/healthz"], probes=15)
+
+    evidence = result["evidence"]
+    assert evidence["latency_source"] == "probes"
+    assert evidence["canary"]["latency_ms"]["count"] == evidence["baseline"]["latency_ms"]["count"] == 15
+    assert evidence["canary"]["latency_ms"]["mean"] >= 30
+    assert result["verdict"] == "fail" and "canary is slower" in " ".join(result["reasons"]), result["reasons"]
+
+
+def test_probes_need_both_groups_urls(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(), "base1": http_app()})
+
+    result = run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["canary1"],
+                                         "baseline": ["base1"], "canary_urls": ["http://127.0.0.1:1/healthz"]})
+
+    assert result["failed"] is True and "canary_urls and baseline_urls both" in result["msg"]
+
+
 def test_an_unknown_server_or_socket_is_named(run_module, http_app, haproxy, tmp_path):
     proxy = haproxy({"canary1": http_app(), "base1": http_app()})
 
