@@ -11,8 +11,8 @@ import tarfile
 
 import pytest
 
-from conftest import call_module
 from tests.support import ROOT
+from tests.support.modules import call_module
 
 
 @pytest.fixture(scope="module")
