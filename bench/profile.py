@@ -33,12 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import Load  # noqa: E402
-from tests.support.pipeline import Environment, bench_ephemeral, bench_settings  # noqa: E402
+from tests.support.pipeline import CANARY_TEST_SETTINGS, Environment, bench_ephemeral, bench_settings  # noqa: E402
 
 # profile_tasks' recap: "<role> : <task name> ---- 1.23s"
 LINE = re.compile(r"^(?P<task>.+?) -{3,} (?P<seconds>\d+\.\d+)s$")
-SETTINGS = ["-e", "deploy_canary_window=6", "-e", "deploy_canary_min_requests=5",
-            "-e", '{"deploy_canary_steps": [10, 25, 50]}']
 
 
 def main() -> None:
@@ -51,7 +49,7 @@ def main() -> None:
     args, extra = parser.parse_known_args()
     bench_settings()
     work = args.env or bench_ephemeral("pipeline", "bench")
-    env = Environment(work / "inventory", work / "artifacts", SETTINGS)
+    env = Environment(work / "inventory", work / "artifacts", CANARY_TEST_SETTINGS)
     os.environ.update({"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks", "PROFILE_TASKS_SORT_ORDER": "none",
                        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all", "ANSIBLE_STRATEGY": "linear"})
     for item in args.forget:

@@ -23,14 +23,11 @@ ROOT = Path(os.environ["PHOENIX_ROOT"])
 sys.path.insert(0, str(ROOT))
 
 from tests.support.load import TIMEOUT, Load  # noqa: E402
-from tests.support.pipeline import Environment, wait_serving  # noqa: E402
+from tests.support.pipeline import CANARY_TEST_SETTINGS, Environment, wait_serving  # noqa: E402
 
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 INVENTORY = EPHEMERAL / "inventory"
 ARTIFACTS = EPHEMERAL / "artifacts"
-# Short canary windows and small minimums for a test's modest traffic.
-SETTINGS = ["-e", "deploy_canary_window=6",
-            "-e", "deploy_canary_min_requests=5", "-e", '{"deploy_canary_steps": [10, 25, 50]}']
 RATE = 20  # requests a second through the load balancer
 WRITE_RATE = 5  # new items a second, while the database host is rebuilt
 LOAD_SECONDS = 4800  # the most any load runs: longer than the whole story, which checks every step had requests
@@ -40,7 +37,7 @@ ROWS: list[tuple[str, str, float, int, int]] = []
 # The story runs the pipeline as its users do, on Ansible's own linear
 # strategy, whichever strategy molecule's plays ran on (scripts/molecule).
 os.environ["ANSIBLE_STRATEGY"] = "linear"
-ENV = Environment(INVENTORY, ARTIFACTS, SETTINGS)
+ENV = Environment(INVENTORY, ARTIFACTS, CANARY_TEST_SETTINGS)
 playbook, ledger, running, lock_free = ENV.playbook, ENV.ledger, ENV.running, ENV.lock_free
 
 

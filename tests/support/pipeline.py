@@ -21,6 +21,10 @@ from pathlib import Path
 from tests.support import ROOT
 
 STATE_DATABASE = "phoenix"
+# Short canary windows and small minimums for a test's or a bench's modest
+# traffic (the pipeline story, bench/profile.py).
+CANARY_TEST_SETTINGS = ["-e", "deploy_canary_window=6", "-e", "deploy_canary_min_requests=5",
+                        "-e", '{"deploy_canary_steps": [10, 25, 50]}']
 
 
 class Environment:
