@@ -3,9 +3,11 @@ the database answers and holds the schema the release needs."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import sys
+import time
 
 import pytest
 
@@ -17,13 +19,17 @@ MIGRATIONS = ROOT / "examples" / "app" / "migrations"
 @pytest.fixture
 def wsgi(postgres, database, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "examples" / "app"))
-    sys.modules.pop("shop.wsgi", None)
-    from shop import wsgi as module
+    for name in ("shop.wsgi", "shop"):  # a new module each test: a new worker, with no connection yet
+        sys.modules.pop(name, None)
+    module = importlib.import_module("shop.wsgi")
 
     monkeypatch.setattr(module, "CONFIG", {"database": {"host": postgres.host, "port": postgres.port, "name": database,
                                                         "user": postgres.user}})
     yield module
-    sys.modules.pop("shop.wsgi", None)
+    if module._connection is not None:
+        module._connection.close()
+    for name in ("shop.wsgi", "shop"):
+        sys.modules.pop(name, None)
 
 
 def get(app, path: str) -> tuple[str, dict]:
@@ -55,6 +61,38 @@ def test_with_its_schema_the_release_is_healthy(wsgi, run_module, postgres, data
 
     assert status == "200 OK"
     assert health["checks"] == {"database": "ok", "schema": "ok"}
+
+
+def backend(wsgi) -> int:
+    return wsgi._connection.get_backend_pid()
+
+
+def test_a_worker_keeps_its_connection_from_one_request_to_the_next(wsgi):
+    get(wsgi, "/healthz")
+    first = backend(wsgi)
+    get(wsgi, "/healthz")
+    assert backend(wsgi) == first
+
+
+def test_a_connection_the_database_ended_costs_no_request(wsgi, run_module, postgres, database):
+    run_module("db_migrate", {**postgres.args(database), "migrations_dir": str(MIGRATIONS), "phase": "expand", "release": "v1.0.0"})
+    get(wsgi, "/items")
+    ended = backend(wsgi)
+    with postgres.connect(database, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (ended,))
+        assert cur.fetchone()[0]
+        # pg_terminate_backend only signals: wait until the backend is gone
+        # (it has sent why and closed), however busy the machine.
+        for _ in range(600):
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (ended,))
+            if cur.fetchone()[0] == 0:
+                break
+            time.sleep(0.05)
+
+    status, listing = get(wsgi, "/items")
+
+    assert (status, listing) == ("200 OK", [])
+    assert backend(wsgi) != ended
 
 
 def test_a_database_that_does_not_answer_is_named(wsgi, monkeypatch):

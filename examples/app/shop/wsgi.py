@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -54,11 +56,44 @@ CONFIG = load_config()
 
 
 def connect():
+    """A new connection. A peer that stops answering (a host lost without a
+    word) fails a request within seconds rather than holding a worker."""
     db = CONFIG.get("database", {})
     return psycopg2.connect(
         host=db.get("host", "localhost"), port=db.get("port", 5432), dbname=db.get("name", "shop"),
         user=db.get("user", "shop"), password=db.get("password", ""), connect_timeout=3,
+        keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2, tcp_user_timeout=5000,
     )
+
+
+_connection = None  # this worker's (gunicorn's sync workers serve one request at a time)
+
+
+@contextmanager
+def database():
+    """A cursor in a transaction of its own, on this worker's connection.
+
+    The connection is opened on the worker's first request and kept: a new
+    one for every request would cost a TLS handshake and a SCRAM exchange
+    each time. One the database has closed (a restart, a backend it ended)
+    is noticed before it is used and replaced, so that costs no request; one
+    that breaks during a request fails that request and is replaced on the
+    next."""
+    global _connection
+    # Between requests the database has nothing to say to a worker, unless
+    # it is ending the connection: then it sends why and closes it.
+    if _connection is not None and select.select([_connection], [], [], 0)[0]:
+        _connection.close()
+        _connection = None
+    if _connection is None:
+        _connection = connect()
+    try:
+        with _connection, _connection.cursor() as cur:
+            yield cur
+    except psycopg2.Error:
+        if _connection.closed:
+            _connection = None
+        raise
 
 
 def respond(start_response, status: str, document) -> list[bytes]:
@@ -80,7 +115,7 @@ def healthz(environ, start_response):
     """Healthy means this release can serve: the database answers and holds
     the schema the release needs. An empty database that answers is not."""
     try:
-        with connect() as conn, conn.cursor() as cur:
+        with database() as cur:
             missing = missing_schema(cur)
     except psycopg2.Error as error:
         return respond(start_response, "503 Service Unavailable",
@@ -102,7 +137,7 @@ def items(environ, start_response):
     if environ["REQUEST_METHOD"] == "POST" and features.enabled(CONFIG.get("flags", {}), "readonly", user_of(environ)):
         return respond(start_response, "503 Service Unavailable", {"error": "read-only for now: writes are shed"})
     try:
-        with connect() as conn, conn.cursor() as cur:
+        with database() as cur:
             if environ["REQUEST_METHOD"] == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 name = json.loads(environ["wsgi.input"].read(length) or b"{}").get("name", "")
