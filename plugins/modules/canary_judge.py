@@ -48,6 +48,14 @@ options:
     description: Seconds to watch before judging.
     type: float
     default: 30
+  max_window:
+    description:
+      - Seconds the window may grow to while the canary has served fewer than O(min_requests) requests
+        (traffic is thin, or the load balancer's clients slow). The verdict then waits for enough
+        requests, rather than being V(inconclusive) for want of them.
+      - Less than O(window) (the default, 0) means the window never grows.
+    type: float
+    default: 0
   sample_interval:
     description: Seconds between two readings of the statistics.
     type: float
@@ -193,13 +201,16 @@ def group_delta(first: dict, last: dict, servers: list[str]) -> dict[str, Any]:
     return totals
 
 
-def watch(params: dict[str, Any]) -> tuple[dict, dict, dict[str, list[float]]]:
-    """Read the statistics every sample_interval for window seconds; collect
-    each group's rtime readings from servers that took requests meanwhile."""
+def watch(params: dict[str, Any]) -> tuple[dict, dict, dict[str, list[float]], float]:
+    """Read the statistics every sample_interval for window seconds, and on
+    up to max_window while the canary has fewer than min_requests; collect
+    each group's rtime readings from servers that took requests meanwhile.
+    Returns the first and last readings, the rtimes and the seconds watched."""
     groups = {"canary": params["canary"], "baseline": params["baseline"]}
     first = previous = read(params)
     rtimes: dict[str, list[float]] = {"canary": [], "baseline": []}
-    deadline = time.monotonic() + params["window"]
+    start = time.monotonic()
+    deadline, longest = start + params["window"], start + max(params["window"], params["max_window"])
     while True:
         time.sleep(max(0.0, min(params["sample_interval"], deadline - time.monotonic())))
         current = read(params)
@@ -208,8 +219,12 @@ def watch(params: dict[str, Any]) -> tuple[dict, dict, dict[str, list[float]]]:
                 if current[server]["requests"] > previous[server]["requests"]:
                     rtimes[group].append(float(current[server]["rtime"]))
         previous = current
-        if time.monotonic() >= deadline:
-            return first, current, rtimes
+        now = time.monotonic()
+        if now >= deadline:
+            if now < longest and group_delta(first, current, params["canary"])["requests"] < params["min_requests"]:
+                deadline = min(now + params["sample_interval"], longest)
+                continue
+            return first, current, rtimes, round(now - start, 1)
 
 
 def probe_during(params: dict[str, Any], samples: dict[str, list[float]]) -> threading.Thread:
@@ -283,6 +298,7 @@ def main() -> None:
             "canary": {"type": "list", "elements": "str", "required": True},
             "baseline": {"type": "list", "elements": "str", "required": True},
             "window": {"type": "float", "default": 30},
+            "max_window": {"type": "float", "default": 0},
             "sample_interval": {"type": "float", "default": 1},
             "min_requests": {"type": "int", "default": 50},
             "max_error_rate": {"type": "float", "default": 0.01},
@@ -318,7 +334,7 @@ def main() -> None:
     probed: dict[str, list[float]] = {"canary": [], "baseline": []}
     prober = probe_during(params, probed) if params["canary_urls"] else None
     try:
-        first, last, rtimes = watch(params)
+        first, last, rtimes, watched = watch(params)
     except HAProxyError as error:
         module.fail_json(msg=str(error))
     if prober:
@@ -333,7 +349,7 @@ def main() -> None:
     else:
         samples, source = rtimes, "haproxy_rtime"
     verdict, reasons, evidence = decide(params, canary, baseline, samples, source)
-    evidence.update(window=params["window"], canary=canary, baseline=baseline)
+    evidence.update(window=watched, canary=canary, baseline=baseline)
     module.exit_json(changed=False, verdict=verdict, reasons=reasons, evidence=evidence)
 
 

@@ -84,6 +84,33 @@ def test_too_few_canary_requests_is_inconclusive(run_module, http_app, haproxy):
     assert "100 needed" in result["reasons"][0]
 
 
+def test_the_window_grows_until_the_canary_has_its_requests(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(), "base1": http_app()})
+    late = threading.Timer(1.5, send_traffic, args=(proxy.url, 400))  # traffic only once the window is over
+    late.start()
+    try:
+        result = run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["canary1"],
+                                             "baseline": ["base1"], "sample_interval": 0.2, "window": 1,
+                                             "max_window": 60, "min_requests": 20})
+    finally:
+        late.join()
+
+    assert result["verdict"] == "pass", result["reasons"]
+    assert result["evidence"]["canary"]["requests"] >= 20
+    assert 1.5 < result["evidence"]["window"] < 60
+
+
+def test_the_window_grows_no_longer_than_max_window(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(), "base1": http_app()})
+
+    result = run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["canary1"],
+                                         "baseline": ["base1"], "sample_interval": 0.2, "window": 0.5,
+                                         "max_window": 2, "min_requests": 5})
+
+    assert result["verdict"] == "inconclusive"
+    assert 2 <= result["evidence"]["window"] < 10
+
+
 def test_probe_samples_take_the_place_of_haproxy_averages(run_module, http_app, haproxy):
     proxy = haproxy({"canary1": http_app(), "base1": http_app()})
     slow = [20.0 + i % 5 for i in range(40)]
