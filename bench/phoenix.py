@@ -56,6 +56,7 @@ def rebuild(env: Environment, reads: Load, host: str, base: str) -> None:
     if writes:
         writes.start()
         time.sleep(3)
+    env.mark_old(host)
     start = time.monotonic()
     run = env.playbook("rebuild.yml", "-e", f"rebuild_host={host}")
     wall = time.monotonic() - start
@@ -72,7 +73,8 @@ def rebuild(env: Environment, reads: Load, host: str, base: str) -> None:
         gap = psql(env, f"SELECT round(extract(epoch FROM (SELECT max(created_at) FROM items) "
                         f"- (SELECT max(created_at) FROM items WHERE id IN ({ids}))), 3)")
     kind = next(g for g in ("lb", "db", "backup", "blue", "green") if host in env.groups.get(g, []))
-    REBUILT.append((host, kind, "ok" if run.returncode == 0 else "FAILED", wall, len(samples), len(Load.failed(samples)),
+    outcome = "FAILED" if run.returncode != 0 else "ok" if env.is_new(host) else "NOT NEW"
+    REBUILT.append((host, kind, outcome, wall, len(samples), len(Load.failed(samples)),
                     acked, lost, gap))
     if run.returncode != 0:
         print(run.stdout[-3000:])

@@ -190,15 +190,19 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
     expect(before["live"] == "green", f"the phoenix chapter wants green live, not the initial blue: {before}")
     time.sleep(2)
 
+    for host in ("green2", "db1", "lb1"):
+        ENV.mark_old(host)
     start = time.monotonic()
     step(load, "rebuild green2 (app, live color)", "rebuild.yml", "-e", "rebuild_host=green2",
          says="green2 (app) was rebuilt and runs v1.0.0")
+    expect(ENV.is_new("green2"), "green2 is the old host, not one rebuilt from nothing")
     failed_writes = Load.failed(writes.between(start, time.monotonic()))
     expect(not failed_writes, f"{len(failed_writes)} writes failed while an app host was rebuilt")
     expect(running() == before, f"the app host's rebuild changed what runs: {before} -> {running()}")
 
     began = time.monotonic()
     step(load, "rebuild db1", "rebuild.yml", "-e", "rebuild_host=db1", says="db1 (db) was rebuilt", allowed_failures=1.0)
+    expect(ENV.is_new("db1"), "db1 is the old host, not one rebuilt from nothing")
     wait_serving(url.replace("/items", "/healthz"))
     acknowledged_before = writes.acknowledged(before=began)
     lost = sorted(set(acknowledged_before) - set(items_in_database()))
@@ -212,6 +216,7 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
 
     step(load, "rebuild lb1 (green live, blue the initial)", "rebuild.yml", "-e", "rebuild_host=lb1", says="lb1 (lb) was rebuilt",
          allowed_failures=1.0)
+    expect(ENV.is_new("lb1"), "lb1 is the old host, not one rebuilt from nothing")
     wait_serving(url.replace("/items", "/healthz"))
     expect(running()["live"] == "green" and version(url) == before["green1"],
            f"the rebuilt load balancer serves {running()['live']} ({version(url)}), not green ({before['green1']})")

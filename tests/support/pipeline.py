@@ -117,6 +117,17 @@ class Environment:
         self.in_host(host, "sh", "-c",
                      f"[ \"$(basename $(readlink /srv/shop/current))\" = {release} ] || rm -rf /srv/shop/releases/{release}")
 
+    OLD_HOST_MARK = "/root/phoenix-old-host"
+
+    def mark_old(self, host: str) -> None:
+        """Leave a file on `host` that only the host as it is now holds."""
+        self.in_host(host, "touch", self.OLD_HOST_MARK)
+
+    def is_new(self, host: str) -> bool:
+        """Whether `host` was rebuilt from nothing since mark_old: a new host
+        has no mark."""
+        return self.in_host(host, "sh", "-c", f"test -e {self.OLD_HOST_MARK} || echo new", check=False).stdout.strip() == "new"
+
     def answers(self, host: str) -> bool:
         return self.in_host(host, "true", check=False).returncode == 0
 
