@@ -95,6 +95,17 @@ def test_a_connection_the_database_ended_costs_no_request(wsgi, run_module, post
     assert backend(wsgi) != ended
 
 
+def test_the_items_are_the_newest_page_of_them(wsgi, run_module, postgres, database):
+    run_module("db_migrate", {**postgres.args(database), "migrations_dir": str(MIGRATIONS), "phase": "expand", "release": "v1.0.0"})
+    with postgres.connect(database, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO items (name) SELECT 'item ' || g FROM generate_series(1, %s) g", (wsgi.PAGE + 50,))
+
+    status, listing = get(wsgi, "/items")
+
+    assert status == "200 OK"
+    assert [item["name"] for item in listing] == [f"item {n}" for n in range(wsgi.PAGE + 50, 50, -1)]
+
+
 def test_a_database_that_does_not_answer_is_named(wsgi, monkeypatch):
     monkeypatch.setitem(wsgi.CONFIG["database"], "port", 1)
     status, health = get(wsgi, "/healthz")

@@ -4,7 +4,7 @@
                     release needs (the expand part of every migration it
                     ships), else 503
     GET  /version   {"version": "<release tag>"}
-    GET  /items     the items, from the database
+    GET  /items     the newest items (at most PAGE), from the database
     POST /items     {"name": "..."} adds one
     GET  /flags     the feature flags as they apply to the user in X-User
 
@@ -32,6 +32,7 @@ from shop import items as catalogue
 RELEASE_FILE = Path(__file__).resolve().parent.parent / "RELEASE"
 RELEASE = RELEASE_FILE.read_text().strip() if RELEASE_FILE.exists() else "unreleased"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+PAGE = 100  # items a GET /items answers with, newest first
 
 
 def schema_needed() -> set[str]:
@@ -144,7 +145,7 @@ def items(environ, start_response):
                 if not name:
                     return respond(start_response, "400 Bad Request", {"error": "name is required"})
                 return respond(start_response, "201 Created", {"id": catalogue.add(cur, name), "name": name})
-            return respond(start_response, "200 OK", catalogue.listing(cur))
+            return respond(start_response, "200 OK", catalogue.listing(cur, PAGE))
     except catalogue.Broken as error:
         return respond(start_response, "500 Internal Server Error", {"error": str(error)})
 

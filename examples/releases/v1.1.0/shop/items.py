@@ -11,6 +11,6 @@ def add(cur, name: str) -> int:
     return cur.fetchone()[0]
 
 
-def listing(cur) -> list[dict]:
-    cur.execute("SELECT id, coalesce(title, name) FROM items ORDER BY id")
+def listing(cur, limit: int) -> list[dict]:
+    cur.execute("SELECT id, coalesce(title, name) FROM items ORDER BY id DESC LIMIT %s", (limit,))
     return [{"id": i, "name": n} for i, n in cur.fetchall()]
