@@ -444,12 +444,12 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-# The rebuilds (phoenix, about 15 minutes) are not yet part of make test:
-# STORY_PHOENIX=1 adds them. The fault cases (faults) are; STORY_FAULTS=0
-# leaves them out, for a quicker run while working on another chapter, and
-# STORY_FAULT_CASES (chosen) runs only some of them.
+# STORY_PHOENIX=0 leaves out the rebuilds and the restore drill (phoenix)
+# and STORY_FAULTS=0 the fault cases (faults), for a quicker run while
+# working on another chapter; STORY_FAULT_CASES (chosen) runs only some of
+# the fault cases.
 CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks,
-            *([phoenix] if os.environ.get("STORY_PHOENIX") == "1" else []),
+            *([phoenix] if os.environ.get("STORY_PHOENIX", "1") == "1" else []),
             *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else []), contract, flags_and_status]
 
 
