@@ -98,7 +98,7 @@ def restores(env: Environment, rows: int) -> None:
     backup_s = timed(env, backup, "runuser", "-u", "pgbackrest", "--", "pgbackrest", "--stanza=dev", "--type=full", "backup")
     # A transaction after the backup, which only the WAL carries: the drill
     # must replay it, and names the newest transaction it restored.
-    written = psql(env, "INSERT INTO bench_rows (body) VALUES ('after the backup') RETURNING now()")
+    written = psql(env, "INSERT INTO bench_rows (body) VALUES ('after the backup') RETURNING now()").splitlines()[0]
     start = time.monotonic()
     run = env.playbook("restore-drill.yml")
     wall = time.monotonic() - start
