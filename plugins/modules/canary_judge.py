@@ -53,6 +53,8 @@ options:
       - Seconds the window may grow to while the canary has served fewer than O(min_requests) requests
         (traffic is thin, or the load balancer's clients slow). The verdict then waits for enough
         requests, rather than being V(inconclusive) for want of them.
+      - It grows only while every canary server is up in HAProxy: one that is down or in maintenance
+        gets no traffic to wait for, and is judged at once.
       - Less than O(window) (the default, 0) means the window never grows.
     type: float
     default: 0
@@ -184,6 +186,9 @@ from ansible_collections.phoenix.deploy.plugins.module_utils.probes import timed
 from ansible_collections.phoenix.deploy.plugins.module_utils.stats import mann_whitney_greater, summarize
 
 COUNTERS = (*RESPONSE_FIELDS, "requests", "eresp", "econ")
+# HAProxy's status of a server that takes traffic ("UP 1/2" is going down
+# but not yet down; "no check" is a server without health checks).
+SERVING = ("UP", "no check")
 # HAProxy reports whole milliseconds: a fast baseline averages 0 ms. Latencies
 # under this floor count as the floor when comparing means.
 LATENCY_FLOOR_MS = 1.0
@@ -203,7 +208,7 @@ def group_delta(first: dict, last: dict, servers: list[str]) -> dict[str, Any]:
 
 def watch(params: dict[str, Any]) -> tuple[dict, dict, dict[str, list[float]], float]:
     """Read the statistics every sample_interval for window seconds, and on
-    up to max_window while the canary has fewer than min_requests; collect
+    up to max_window while the canary, up, has fewer than min_requests; collect
     each group's rtime readings from servers that took requests meanwhile.
     Returns the first and last readings, the rtimes and the seconds watched."""
     groups = {"canary": params["canary"], "baseline": params["baseline"]}
@@ -221,7 +226,8 @@ def watch(params: dict[str, Any]) -> tuple[dict, dict, dict[str, list[float]], f
         previous = current
         now = time.monotonic()
         if now >= deadline:
-            if now < longest and group_delta(first, current, params["canary"])["requests"] < params["min_requests"]:
+            if (now < longest and group_delta(first, current, params["canary"])["requests"] < params["min_requests"]
+                    and all(current[server]["status"].startswith(SERVING) for server in params["canary"])):
                 deadline = min(now + params["sample_interval"], longest)
                 continue
             return first, current, rtimes, round(now - start, 1)

@@ -9,6 +9,8 @@ import urllib.request
 
 import pytest
 
+from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import command
+
 
 def send_traffic(url: str, requests: int, stop: threading.Event | None = None) -> None:
     """A bounded load: `requests` sequential GETs to 127.0.0.1 at most."""
@@ -109,6 +111,18 @@ def test_the_window_grows_no_longer_than_max_window(run_module, http_app, haprox
 
     assert result["verdict"] == "inconclusive"
     assert 2 <= result["evidence"]["window"] < 10
+
+
+def test_the_window_does_not_grow_for_a_canary_that_is_down(run_module, http_app, haproxy):
+    proxy = haproxy({"canary1": http_app(), "base1": http_app()})
+    command(proxy.socket, "disable server app/canary1")
+
+    result = run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["canary1"],
+                                         "baseline": ["base1"], "sample_interval": 0.2, "window": 0.5,
+                                         "max_window": 60, "min_requests": 5})
+
+    assert result["verdict"] == "inconclusive"
+    assert result["evidence"]["window"] < 30
 
 
 def test_probe_samples_take_the_place_of_haproxy_averages(run_module, http_app, haproxy):
