@@ -3,6 +3,7 @@ the database answers and holds the schema the release needs."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -104,6 +105,33 @@ def test_the_items_are_the_newest_page_of_them(wsgi, run_module, postgres, datab
 
     assert status == "200 OK"
     assert [item["name"] for item in listing] == [f"item {n}" for n in range(wsgi.PAGE + 50, 50, -1)]
+
+
+def test_items_an_older_release_adds_after_the_backfill_do_not_stop_the_contract(run_module, postgres, database, tmp_path):
+    """v1.0.0 hosts add items with a name only while v1.1.0 rolls out; the
+    contract of v1.2.0 makes the title required and drops the name."""
+    releases = ROOT / "examples" / "releases"
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    for source in [*MIGRATIONS.glob("*.yml"), *(releases / "v1.1.0" / "migrations").glob("*.yml"),
+                   *(releases / "v1.2.0" / "migrations").glob("*.yml")]:
+        (migrations / source.name).write_text(source.read_text())
+
+    def migrate(phase: str, release: str) -> None:
+        result = run_module("db_migrate", {**postgres.args(database), "migrations_dir": str(migrations), "phase": phase,
+                                           "release": release, "oldest_live_release": release})
+        assert not result.get("failed"), result["msg"]
+
+    # closing, not the connection's own with: that would hold a transaction open.
+    with contextlib.closing(postgres.connect(database, autocommit=True)) as conn, conn.cursor() as cur:
+        migrate("expand", "v1.1.0")
+        migrate("backfill", "v1.1.0")
+        cur.execute("INSERT INTO items (name) VALUES ('added by v1.0.0')")
+
+        migrate("contract", "v1.2.0")
+
+        cur.execute("SELECT title FROM items")
+        assert cur.fetchall() == [("added by v1.0.0",)]
 
 
 def test_a_database_that_does_not_answer_is_named(wsgi, monkeypatch):
