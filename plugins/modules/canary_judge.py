@@ -53,7 +53,7 @@ options:
       - Seconds the window may grow to while the canary has served fewer than O(min_requests) requests
         (traffic is thin, or the load balancer's clients slow). The verdict then waits for enough
         requests, rather than being V(inconclusive) for want of them.
-      - It grows only while every canary server is up in HAProxy: one that is down or in maintenance
+      - It grows only while every canary server is up in HAProxy. One that is down or in maintenance
         gets no traffic to wait for, and is judged at once.
       - Less than O(window) (the default, 0) means the window never grows.
     type: float
