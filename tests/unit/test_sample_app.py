@@ -33,6 +33,12 @@ def wsgi(postgres, database, monkeypatch):
         sys.modules.pop(name, None)
 
 
+def expand_v1_0_0(run_module, postgres, database) -> dict:
+    """The schema v1.0.0 needs, by its own migrations."""
+    return run_module("db_migrate", {**postgres.args(database), "migrations_dir": str(MIGRATIONS), "phase": "expand",
+                                     "release": "v1.0.0"})
+
+
 def get(app, path: str) -> tuple[str, dict]:
     answer = {}
 
@@ -54,8 +60,7 @@ def test_an_empty_database_that_answers_is_not_healthy(wsgi):
 
 
 def test_with_its_schema_the_release_is_healthy(wsgi, run_module, postgres, database):
-    migrated = run_module("db_migrate", {**postgres.args(database), "migrations_dir": str(MIGRATIONS),
-                                         "phase": "expand", "release": "v1.0.0"})
+    migrated = expand_v1_0_0(run_module, postgres, database)
     assert not migrated.get("failed"), migrated
 
     status, health = get(wsgi, "/healthz")
@@ -76,7 +81,7 @@ def test_a_worker_keeps_its_connection_from_one_request_to_the_next(wsgi):
 
 
 def test_a_connection_the_database_ended_costs_no_request(wsgi, run_module, postgres, database):
-    run_module("db_migrate", {**postgres.args(database), "migrations_dir": str(MIGRATIONS), "phase": "expand", "release": "v1.0.0"})
+    expand_v1_0_0(run_module, postgres, database)
     get(wsgi, "/items")
     ended = backend(wsgi)
     with postgres.connect(database, autocommit=True) as conn, conn.cursor() as cur:
@@ -97,7 +102,7 @@ def test_a_connection_the_database_ended_costs_no_request(wsgi, run_module, post
 
 
 def test_the_items_are_the_newest_page_of_them(wsgi, run_module, postgres, database):
-    run_module("db_migrate", {**postgres.args(database), "migrations_dir": str(MIGRATIONS), "phase": "expand", "release": "v1.0.0"})
+    expand_v1_0_0(run_module, postgres, database)
     with postgres.connect(database, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("INSERT INTO items (name) SELECT 'item ' || g FROM generate_series(1, %s) g", (wsgi.PAGE + 50,))
 
