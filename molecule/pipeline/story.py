@@ -196,6 +196,8 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
     step(load, "rebuild green2 (app, live color)", "rebuild.yml", "-e", "rebuild_host=green2",
          says="green2 (app) was rebuilt and runs v1.0.0")
     expect(ENV.is_new("green2"), "green2 is the old host, not one rebuilt from nothing")
+    expect(ledger()[-1].get("converged") == ["green2"],
+           f"the rebuild of green2, which kept its address, converged {ledger()[-1].get('converged')}, not green2 alone")
     failed_writes = Load.failed(writes.between(start, time.monotonic()))
     expect(not failed_writes, f"{len(failed_writes)} writes failed while an app host was rebuilt")
     expect(running() == before, f"the app host's rebuild changed what runs: {before} -> {running()}")
@@ -203,6 +205,8 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
     began = time.monotonic()
     step(load, "rebuild db1", "rebuild.yml", "-e", "rebuild_host=db1", says="db1 (db) was rebuilt", allowed_failures=1.0)
     expect(ENV.is_new("db1"), "db1 is the old host, not one rebuilt from nothing")
+    expect(sorted(ledger()[-1].get("converged", [])) == ["backup1", "db1"],
+           f"the rebuild of db1 converged {ledger()[-1].get('converged')}, not db1 and its pgBackRest peer")
     wait_serving(url.replace("/items", "/healthz"))
     acknowledged_before = writes.acknowledged(before=began)
     lost = sorted(set(acknowledged_before) - set(items_in_database()))
