@@ -201,3 +201,13 @@ def live_history(entries: list[dict[str, Any]]) -> list[str]:
             else:
                 stack.append(release)
     return stack
+
+
+def read(conn, limit: int) -> dict[str, Any]:
+    """What a reader of the state database wants at once: the newest `limit`
+    entries, the lock's holder (without its token) and what the whole ledger
+    says about releases (summary)."""
+    entries = read_ledger(conn)
+    held = read_lock(conn)
+    return {"entries": entries[-limit:] if limit > 0 else [],
+            "lock": {k: v for k, v in (held or {}).items() if k != "token"}, **summary(entries)}

@@ -64,3 +64,45 @@ def server_stats(rows: list[dict[str, str]], backend: str) -> dict[str, dict[str
         counters["status"] = row.get("status", "")
         servers[row["svname"]] = counters
     return servers
+
+
+# The key of the live color in the frontend's color map.
+KEY = "live"
+
+
+def read_live(socket_path: str, map_file: str) -> str | None:
+    """The value of the `live` entry; `show map` answers '<id> <key> <value>' lines."""
+    answer = command(socket_path, f"show map {map_file}")
+    for line in answer.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] == KEY:
+            return parts[2]
+    if "Unknown map" in answer or "Unknown command" in answer:
+        raise HAProxyError(f"HAProxy at {socket_path} has no map {map_file}: {answer.strip()}")
+    return None
+
+
+def servers_down(socket_path: str, backend: str) -> str | None:
+    """None when a server of `backend` takes traffic (UP, or not health
+    checked), else what each one is."""
+    servers = server_stats(show_stat(socket_path), backend)
+    if any(s["status"].startswith("UP") or s["status"] == "no check" for s in servers.values()):
+        return None
+    return ", ".join(f"{name}: {s['status']}" for name, s in sorted(servers.items())) or "no servers"
+
+
+def servers_status(socket_path: str) -> dict:
+    """Each color's servers and their status (UP, DOWN, MAINT, ...)."""
+    rows = show_stat(socket_path)
+    return {color: {name: s["status"] for name, s in server_stats(rows, color).items()} for color in ("blue", "green")}
+
+
+def live_state(socket_path: str, map_file: str) -> dict:
+    """The live color, each server's status and the servers in maintenance;
+    raises HAProxyError when the map has no live color."""
+    color = read_live(socket_path, map_file)
+    if color is None:
+        raise HAProxyError(f"the map {map_file} has no '{KEY}' entry: the frontend does not know which color serves")
+    servers = servers_status(socket_path)
+    maintenance = sorted(name for backend in servers.values() for name, status in backend.items() if status.startswith("MAINT"))
+    return {"color": color, "servers": servers, "maintenance": maintenance}

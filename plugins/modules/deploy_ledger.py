@@ -149,8 +149,7 @@ def main() -> None:
             result["entry"] = deploy_state.append(conn, entry)
             if params["archive_wait"] > 0:
                 result["archived"] = deploy_state.archive(conn, params["archive_wait"])
-        entries = deploy_state.read_ledger(conn)
-        held = deploy_state.read_lock(conn)
+        read = deploy_state.read(conn, params["limit"])
     except (postgres.psycopg2.Error, OSError, ValueError) as error:
         module.fail_json(msg=f"cannot use the ledger in database {params['db']}: {str(error).strip()}")
     finally:
@@ -158,9 +157,7 @@ def main() -> None:
     if result["archived"] is False:
         module.warn(f"entry {result['entry']['id']} is not in the WAL archive after {params['archive_wait']} s: "
                     "until archiving catches up it lives on the database host only")
-    module.exit_json(entries=entries[-params["limit"]:] if params["limit"] > 0 else [],
-                     lock={k: v for k, v in (held or {}).items() if k != "token"},
-                     **deploy_state.summary(entries), **result)
+    module.exit_json(**read, **result)
 
 
 if __name__ == "__main__":

@@ -92,35 +92,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import HAProxyError, command, server_stats, show_stat
-
-KEY = "live"
-
-
-def read_live(socket_path: str, map_file: str) -> str | None:
-    """The value of the `live` entry; `show map` answers '<id> <key> <value>' lines."""
-    answer = command(socket_path, f"show map {map_file}")
-    for line in answer.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[1] == KEY:
-            return parts[2]
-    if "Unknown map" in answer or "Unknown command" in answer:
-        raise HAProxyError(f"HAProxy at {socket_path} has no map {map_file}: {answer.strip()}")
-    return None
-
-
-def servers_down(socket_path: str, backend: str) -> str | None:
-    """None when a server of `backend` takes traffic (UP, or not health
-    checked), else what each one is."""
-    servers = server_stats(show_stat(socket_path), backend)
-    if any(s["status"].startswith("UP") or s["status"] == "no check" for s in servers.values()):
-        return None
-    return ", ".join(f"{name}: {s['status']}" for name, s in sorted(servers.items())) or "no servers"
-
-
-def servers_status(socket_path: str) -> dict:
-    rows = show_stat(socket_path)
-    return {color: {name: s["status"] for name, s in server_stats(rows, color).items()} for color in ("blue", "green")}
+from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import KEY, HAProxyError, command, live_state, read_live, servers_down
 
 
 def persist(map_file: str, color: str) -> None:
@@ -146,13 +118,10 @@ def main() -> None:
     )
     socket_path, map_file, wanted = module.params["socket"], module.params["map_file"], module.params["color"]
     try:
-        previous = read_live(socket_path, map_file)
-        if previous is None:
-            module.fail_json(msg=f"the map {map_file} has no '{KEY}' entry: the frontend does not know which color serves")
+        state = live_state(socket_path, map_file)
+        previous = state["color"]
         if wanted is None or wanted == previous:
-            servers = servers_status(socket_path)
-            maintenance = sorted(name for backend in servers.values() for name, status in backend.items() if status.startswith("MAINT"))
-            module.exit_json(changed=False, color=previous, previous=previous, servers=servers, maintenance=maintenance)
+            module.exit_json(changed=False, previous=previous, **state)
         if module.params["require_up"]:
             down = servers_down(socket_path, wanted)
             if down:

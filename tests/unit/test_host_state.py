@@ -1,0 +1,64 @@
+"""phoenix.deploy.host_state: each kind of host's part of the environment's
+state, read as live_color and deploy_ledger read it, against a real HAProxy
+and a real PostgreSQL; only the parts asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def state(postgres, database):
+    return {"db": database, "login_host": postgres.host, "port": postgres.port}
+
+
+def test_an_app_host_names_the_release_its_current_link_points_to(run_module, tmp_path):
+    (tmp_path / "releases" / "v1.2.0").mkdir(parents=True)
+    (tmp_path / "current").symlink_to("releases/v1.2.0")
+
+    result = run_module("host_state", {"release_link": str(tmp_path / "current")})
+
+    assert result["release"] == "v1.2.0"
+    assert "live" not in result and "ledger" not in result and result["changed"] is False
+
+
+def test_an_app_host_without_a_release_names_none(run_module, tmp_path):
+    assert run_module("host_state", {"release_link": str(tmp_path / "current")})["release"] == ""
+
+
+def test_a_load_balancer_reads_as_live_color_reads_it(run_module, http_app, haproxy):
+    blue, green = http_app(version="blue-release"), http_app(version="green-release")
+    proxy = haproxy(backends={"blue": {"blue1": blue}, "green": {"green1": green}}, live="green")
+    run_module("backend_server", {"socket": proxy.socket, "backend": "blue", "server": "blue1", "state": "maint"})
+
+    result = run_module("host_state", {"socket": proxy.socket, "map_file": proxy.map_file})
+    read = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file})
+
+    assert result["live"] == {key: read[key] for key in ("color", "servers", "maintenance")}
+    assert result["live"]["color"] == "green" and result["live"]["maintenance"] == ["blue1"]
+
+
+def test_a_load_balancer_without_a_live_color_fails_naming_the_map(run_module, http_app, haproxy):
+    proxy = haproxy(backends={"blue": {"blue1": http_app()}, "green": {"green1": http_app()}})
+
+    result = run_module("host_state", {"socket": proxy.socket, "map_file": proxy.map_file})
+
+    assert result["failed"] and f"the map {proxy.map_file} has no 'live' entry" in result["msg"]
+
+
+def test_the_state_database_reads_as_deploy_ledger_reads_it(run_module, state):
+    run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "release": "v1.0.0", "outcome": "succeeded",
+                                                    "to_color": "blue"}, "archive_wait": 0})
+    run_module("deploy_lock", {**state, "holder": "alice", "details": {"action": "deploy"}})
+
+    result = run_module("host_state", {**state, "ledger": True, "limit": 5})
+    read = run_module("deploy_ledger", {**state, "limit": 5})
+
+    assert result["ledger"] == {key: value for key, value in read.items() if key not in ("changed", "archived", "invocation")}
+    assert result["ledger"]["lock"]["holder"] == "alice" and "token" not in result["ledger"]["lock"]
+    assert [e["release"] for e in result["ledger"]["entries"]] == ["v1.0.0"]
+
+
+def test_a_state_database_that_cannot_be_read_is_named(run_module, state):
+    result = run_module("host_state", {**state, "db": "no_such_state", "ledger": True})
+    assert result["failed"] and "no_such_state" in result["msg"]
