@@ -12,13 +12,17 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 # Every molecule scenario, in the order the suite runs them: each role's, then
 # the multi-host ones in molecule/ at the top.
 ROLE_SCENARIOS := roles/base roles/postgresql roles/pgbackrest roles/haproxy roles/app
-SITE_SCENARIOS := pipeline
+SITE_SCENARIOS := pipeline hosts
 MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
 TEST_STAGES := lint sanity unit $(MOLECULE_STAGES) vagrant
-# make test runs the longest stage (the pipeline story, mostly waiting on
-# canary windows and health checks) beside all the others, which run in
+# make test runs the two parts of the pipeline's story (mostly waiting on
+# canary windows, health checks and hosts that boot), each on an environment
+# of its own, beside each other and beside all the other stages, which run in
 # order; each molecule scenario names its own containers and network.
-BESIDE_STAGES := molecule/pipeline
+BESIDE_STAGES := molecule/pipeline molecule/hosts
+# molecule/hosts is molecule/pipeline's environment: its molecule.yml says
+# only what differs, over the pipeline's.
+MOLECULE_CONFIG_hosts := -c molecule/config.yml -c molecule/pipeline/molecule.yml
 
 # Stage names are also folder names (molecule/pipeline): phony, or make would
 # call them up to date and run nothing.
@@ -26,7 +30,7 @@ BESIDE_STAGES := molecule/pipeline
 
 help:
 	@echo "make up | make down | make test | make verify ENV=<env>"
-	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role> | make molecule/pipeline | make vagrant"
+	@echo "stages: make lint | make sanity | make unit | make molecule/roles/<role> | make molecule/pipeline | make molecule/hosts | make vagrant"
 
 deps:
 	@scripts/apt-install debootstrap git openssh-client ca-certificates postgresql haproxy vagrant
@@ -95,7 +99,7 @@ $(addprefix molecule/,$(ROLE_SCENARIOS)): molecule/%:
 	scripts/molecule $* test
 
 $(addprefix molecule/,$(SITE_SCENARIOS)): molecule/%:
-	scripts/molecule . test --scenario-name $*
+	scripts/molecule . $(MOLECULE_CONFIG_$*) test --scenario-name $*
 
 collection:
 	mkdir -p build

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""The release pipeline's story, on the scenario's six hosts, under a steady
+"""The release pipeline's story, on the scenario's seven hosts, under a steady
 load through the load balancer. Every step runs the real playbooks; the
 load's failed requests are counted per step.
 
-Run by side_effect.yml, with molecule's environment (inventory, vault).
+Run by story.yml (molecule/pipeline and molecule/hosts each run a part of
+it), with molecule's environment (inventory, vault).
 Prints a table of the steps; exits non-zero at the first broken promise.
 """
 
@@ -448,13 +449,30 @@ def flags_and_status(load: Load, url: str) -> None:
            "status does not show the bad release and the contract point", status)
 
 
-# STORY_PHOENIX=0 leaves out the rebuilds and the restore drill (phoenix)
-# and STORY_FAULTS=0 the fault cases (faults), for a quicker run while
-# working on another chapter; STORY_FAULT_CASES (chosen) runs only some of
-# the fault cases.
-CHAPTERS = [refusals, canaries, bluegreen_and_rollbacks,
-            *([phoenix] if os.environ.get("STORY_PHOENIX", "1") == "1" else []),
-            *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else []), contract, flags_and_status]
+def green_live(load: Load, url: str) -> None:
+    """The chapters on hosts want green live on v1.0.0, where the pipeline's
+    chapters leave it: after the first release, which site.yml put on every
+    app host, a rollback to it is one switch to green."""
+    step(load, "rollback to v1.0.0 on green (a switch)", "rollback.yml", "-e", "release=v1.0.0", says="back to green")
+    expect(running()["live"] == "green" and running()["green1"] == "v1.0.0", f"v1.0.0 is not live on green: {running()}")
+
+
+# The story in two parts, each on an environment of its own so that they run
+# side by side: `story.py pipeline` (molecule/pipeline) ships, judges, rolls
+# back, refuses, contracts and flags; `story.py hosts` (molecule/hosts)
+# rebuilds hosts from nothing and loses them mid-run. `story.py` alone runs
+# the whole story on one environment, the chapters on hosts where the
+# pipeline's leave green live on v1.0.0. STORY_PHOENIX=0 leaves out the
+# rebuilds and the restore drill (phoenix) and STORY_FAULTS=0 the fault
+# cases (faults), for a quicker run while working on another chapter;
+# STORY_FAULT_CASES (chosen) runs only some of the fault cases.
+HOSTS = [*([phoenix] if os.environ.get("STORY_PHOENIX", "1") == "1" else []),
+         *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else [])]
+PARTS = {
+    "pipeline": [refusals, canaries, bluegreen_and_rollbacks, contract, flags_and_status],
+    "hosts": [green_live, *HOSTS],
+    "": [refusals, canaries, bluegreen_and_rollbacks, *HOSTS, contract, flags_and_status],
+}
 
 
 def first_release() -> None:
@@ -468,7 +486,8 @@ def first_release() -> None:
 
 
 def main() -> None:
-    """STORY_FROM=<chapter> starts at that chapter, on an environment left
+    """`story.py [pipeline|hosts]`: the whole story, or one part of it.
+    STORY_FROM=<chapter> starts at that chapter, on an environment left
     where the one before it ends, and STORY_UNTIL=<chapter> stops after
     that one (for debugging a chapter)."""
     if sys.argv[1:] == ["first-release"]:
@@ -480,10 +499,14 @@ def main() -> None:
     if sys.argv[1:2] == ["hook-stop"]:
         hook_stop(sys.argv[2], sys.argv[3], Path(sys.argv[4]))
         return
+    part = sys.argv[1] if sys.argv[1:] else ""
+    if part not in PARTS:
+        raise SystemExit(f"story: no part {part!r}: {', '.join(p for p in PARTS if p)}, or none for the whole story")
     url = f"http://{ENV.address('lb1')}/items"
-    start = os.environ.get("STORY_FROM", CHAPTERS[0].__name__)
-    names = [c.__name__ for c in CHAPTERS]
-    chapters = CHAPTERS[names.index(start):names.index(os.environ.get("STORY_UNTIL", names[-1])) + 1]
+    every = PARTS[part]
+    start = os.environ.get("STORY_FROM", every[0].__name__)
+    names = [c.__name__ for c in every]
+    chapters = every[names.index(start):names.index(os.environ.get("STORY_UNTIL", names[-1])) + 1]
     with Load(url, rate=RATE, max_seconds=LOAD_SECONDS) as load:
         time.sleep(2)
         try:
