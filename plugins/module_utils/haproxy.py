@@ -82,13 +82,13 @@ def read_live(socket_path: str, map_file: str) -> str | None:
     return None
 
 
-def servers_down(socket_path: str, backend: str) -> str | None:
-    """None when a server of `backend` takes traffic (UP, or not health
-    checked), else what each one is."""
-    servers = server_stats(show_stat(socket_path), backend)
-    if any(s["status"].startswith("UP") or s["status"] == "no check" for s in servers.values()):
+def servers_down(servers: dict[str, str]) -> str | None:
+    """None when one of a backend's servers (name: status, as live_state
+    gives them) takes traffic (UP, or not health checked), else what each
+    one is."""
+    if any(status.startswith("UP") or status == "no check" for status in servers.values()):
         return None
-    return ", ".join(f"{name}: {s['status']}" for name, s in sorted(servers.items())) or "no servers"
+    return ", ".join(f"{name}: {status}" for name, status in sorted(servers.items())) or "no servers"
 
 
 def servers_status(socket_path: str) -> dict:

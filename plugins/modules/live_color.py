@@ -123,7 +123,7 @@ def main() -> None:
         if wanted is None or wanted == previous:
             module.exit_json(changed=False, previous=previous, **state)
         if module.params["require_up"]:
-            down = servers_down(socket_path, wanted)
+            down = servers_down(state["servers"][wanted])
             if down:
                 module.fail_json(msg=f"refusing to switch to {wanted}: none of its servers is UP ({down})", color=previous, previous=previous)
         if not module.check_mode:
