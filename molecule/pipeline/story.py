@@ -106,19 +106,28 @@ def refusals(load: Load, url: str) -> None:
     expect(running() == before, f"a refusal changed a host: {before} -> {running()}")
 
 
-def concurrent(load: Load) -> None:
-    """A second deploy while one runs fails at once, naming the holder."""
+def concurrent(load: Load, url: str) -> None:
+    """A second deploy, or a flags run, while one runs fails at once, naming
+    the holder, and changes nothing."""
     first = ENV.popen("deploy.yml", "-e", "release=v1.2.0", "-e", "deploy_strategy=bluegreen", "-e", "deploy_operator=first")
     deadline = time.monotonic() + 120
     while lock_free():
         expect(time.monotonic() < deadline and first.poll() is None, "the first deploy never took the lock")
         time.sleep(0.2)
     start = time.monotonic()
+    flags = ENV.popen("flags.yml", "-e", '{"app_flags": {"readonly": {"enabled": true}}}', "-e", "deploy_operator=flags")
     second = playbook("deploy.yml", "-e", "release=v1.2.0", "-e", "deploy_operator=second")
     refused_in = time.monotonic() - start
+    flags_said = flags.communicate(timeout=300)[0]
+    flags_refused_in = time.monotonic() - start
+    still_held = first.poll() is None
     output = first.communicate(timeout=900)[0]
     ROWS.append(("second deploy while one runs", "refused", refused_in, 0, 0))
+    ROWS.append(("flags while a deploy runs", "refused", flags_refused_in, 0, 0))
     expect(second.returncode != 0 and "held by first" in second.stdout + second.stderr, "the second deploy was not refused", second)
+    expect(still_held, "the first deploy ended before the flags run was refused: the case proves nothing")
+    expect(flags.returncode != 0 and "held by first" in flags_said, f"the flags run was not refused:\n{flags_said[-4000:]}")
+    expect(post(url, {"name": "not shed"}) == 201, "the refused flags run turned readonly on")
     expect(first.returncode == 0, f"the first deploy failed:\n{output[-4000:]}")
     samples = [s for s in load.between(start - 1, time.monotonic())]
     expect(not Load.failed(samples), f"{len(Load.failed(samples))} requests failed during the concurrent deploys")
@@ -273,8 +282,9 @@ def bring_back(action: str, host: str) -> None:
 
 
 def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *args: str,
-          step_name: str, serving: str) -> None:
-    """Run a deploy whose hook stops `host` at `point`; then the line must be
+          step_name: str, serving: str, playbook_name: str = "deploy.yml") -> None:
+    """Run a deploy (or playbook_name: a rollback, flags) whose hook stops
+    `host` at `point`; then the line must be
     stopped: the run failed naming the host and the step, the lock free, the
     failure in the ledger, a lost app host out of traffic and shown so by
     status, the environment serving `serving` (a release that passed its
@@ -284,8 +294,9 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
     records the one and releases the other."""
     kind = next(group for group in ("lb", "db", "app") if host in ENV.groups[group])
     hook, marker = fault_hook(action, host)
+    ran = running().get(host, "")
     start = time.monotonic()
-    run = playbook("deploy.yml", *args, "-e", json.dumps({"deploy_hooks": {point: hook}}), env=ONE_LINE)
+    run = playbook(playbook_name, *args, "-e", json.dumps({"deploy_hooks": {point: hook}}), env=ONE_LINE)
     ended = time.monotonic()
     expect(marker.exists(), f"{name}: the hook at {point} never ran", run)
     at = float(marker.read_text()) - time.time() + time.monotonic()
@@ -317,7 +328,8 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
     if kind != "app":
         said = next((line.strip().strip('",') for line in after.stdout.splitlines() if ": live color " in line), "")
         said = said[said.index("live color"):said.index(",", said.index("live color"))] if said else ""
-    FAULTS.append((point, kind, action, "failed" if run.returncode else "ok", lock,
+    run_action = playbook_name.removesuffix(".yml")
+    FAULTS.append((point if run_action in ("deploy", point) else f"{run_action}:{point}", kind, action, "failed" if run.returncode else "ok", lock,
                    f"#{entry['id']} {entry['outcome']} at {entry.get('step')}: {', '.join(entry.get('silent_hosts', []))}",
                    f"{len(failed)}/{len(samples)}", said))
     ROWS.append((name, "ok" if run.returncode == 0 else "refused/failed", ended - start, len(samples), len(failed)))
@@ -326,14 +338,15 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
     expect(run.returncode != 0 and f"at {step_name}" in said_by_run and f"not answering: {host}" in said_by_run,
            f"{name}: the run did not stop the line at {step_name}, naming {host}", run)
     expect(lock_free(), f"{name}: the deploy lock is still held")
-    expect(entry["outcome"] == "failed" and entry["step"] == step_name and host in entry["silent_hosts"]
-           and not entry["bad"], f"{name}: the ledger does not name the lost host and the step: {entry}")
+    expect(entry["outcome"] == "failed" and entry["action"] == run_action and entry["step"] == step_name
+           and host in entry["silent_hosts"] and not entry["bad"],
+           f"{name}: the ledger does not name the {run_action}, the lost host and the step: {entry}")
     expect(served == serving, f"{name}: the environment serves {served}, not {serving}")
     expect(not outside, f"{name}: {len(outside)} requests failed outside the lost host's window: "
                         f"{sorted({(s.status, s.body[:60]) for s in outside})[:5]}")
     if kind == "app":
-        expect(said.endswith("[out of service: not answering]"),
-               f"{name}: status does not show {host} out of service while it is gone", status)
+        expect(said.startswith(f"{host} {ran}") and said.endswith("[out of service: not answering]"),
+               f"{name}: status does not show {host} out of service on {ran} while it is gone", status)
         expect(ENV.server_status(host).startswith("MAINT"), f"{name}: {host} came back into traffic: {ENV.server_status(host)}")
         expect(f"{host} " in after.stdout and "[out of service: MAINT" in after.stdout,
                f"{name}: status does not show {host} out of service once back", after)
@@ -342,19 +355,22 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
 def chosen(point: str) -> bool:
     """Whether the fault case at `point` runs: all of them, unless
     STORY_FAULT_CASES names some (comma-separated points, e.g. canary_step;
-    `reload` for the reload case, which takes v1.0.0 on green to v1.1.0:
-    without it the cases start from v1.1.0 live on green), to see one case
-    go red on its own while its fix is taken out."""
+    `rollback` for the rollback's switch, `migrate` for migrate.yml's
+    migration; `reload` for the reload case, which takes v1.0.0 on green to
+    v1.1.0: without it the cases start from v1.1.0 live on green), to see
+    one case go red on its own while its fix is taken out."""
     wanted = os.environ.get("STORY_FAULT_CASES", "")
     return not wanted or point in wanted.split(",")
 
 
 def faults(load: Load, url: str) -> None:
     """Stop the line. A reload of HAProxy mid-canary changes nothing; a host
-    killed or hung at each point of a run (canary step, batch host, idle
-    color, switch) leaves the lock free, the failure in the ledger naming
-    the host and the step, the host out of traffic and the environment
-    serving; the next deploy brings a host back into line."""
+    killed or hung at each point of a run (a rollback's switch, flags being
+    set, migrate.yml's migration and a deploy's, canary step, batch host,
+    idle color, a deploy's switch)
+    leaves the lock free, the failure in the ledger naming the host and the
+    step, the host out of traffic and the environment serving; the next
+    deploy brings a host back into line."""
     if chosen("reload"):
         expect(running()["live"] == "green" and running()["green1"] == "v1.0.0", f"faults want v1.0.0 live on green: {running()}")
         reloads = EPHEMERAL / "reloads"
@@ -366,6 +382,19 @@ def faults(load: Load, url: str) -> None:
                f"a reload mid-canary changed the canary's weight or the live color: {seen}")
     expect(running()["live"] == "green" and running()["green1"] == "v1.1.0", f"the fault cases want v1.1.0 live on green: {running()}")
 
+    if chosen("rollback"):
+        # blue still runs v1.0.0, the good release before v1.1.0: the
+        # rollback is one switch, and the load balancer hangs before it.
+        fault(load, url, "load balancer hung at a rollback's switch", "switch", "pause", "lb1",
+              playbook_name="rollback.yml", step_name="switch", serving="v1.1.0")
+        expect(running()["live"] == "green", "the rollback switched although the load balancer was lost")
+    if chosen("flags"):
+        fault(load, url, "idle app host killed while flags were set", "flags", "kill", "blue2",
+              playbook_name="flags.yml", step_name="flags", serving="v1.1.0")
+
+    if chosen("migrate"):
+        fault(load, url, "database host killed in migrate.yml", "migration", "kill", "db1", "-e", "release=v1.1.0",
+              playbook_name="migrate.yml", step_name="migration", serving="v1.1.0")
     if chosen("migration"):
         fault(load, url, "database host killed mid-migration", "migration", "kill", "db1", "-e", "release=v1.2.0", *CANARY,
               step_name="migration", serving="v1.1.0")
@@ -391,9 +420,9 @@ def faults(load: Load, url: str) -> None:
                and running()["green2"] == running()["green1"],
                f"the blue-green deploy did not bring green2 back into line with green: {running()}, maintenance {mended}")
 
-    print(f"\n{'point':12} {'host':5} {'fault':6} {'run':7} {'lock':5} {'ledger entry':34} {'failed':>11}  status said")
+    print(f"\n{'point':16} {'host':5} {'fault':6} {'run':7} {'lock':5} {'ledger entry':34} {'failed':>11}  status said")
     for row in FAULTS:
-        print(f"{row[0]:12} {row[1]:5} {row[2]:6} {row[3]:7} {row[4]:5} {row[5]:34} {row[6]:>11}  {row[7]}")
+        print(f"{row[0]:16} {row[1]:5} {row[2]:6} {row[3]:7} {row[4]:5} {row[5]:34} {row[6]:>11}  {row[7]}")
 
     # Back to where the chapter began (v1.0.0 live on green), every host in
     # line: in service, at its configured weight, on its color's release.
@@ -429,7 +458,7 @@ def hook_reload(record: Path) -> None:
 
 
 def contract(load: Load, url: str) -> None:
-    concurrent(load)
+    concurrent(load, url)
     step(load, "v1.2.0 to the warm color too, no switch", "deploy.yml", "-e", "release=v1.2.0",
          "-e", "deploy_strategy=bluegreen", "-e", "deploy_switch=false", says="it is ready on the idle color")
     expect(running()["live"] == "blue" and running()["green1"] == "v1.2.0", "the warm color was not staged")
