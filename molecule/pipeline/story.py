@@ -177,7 +177,8 @@ def version(url: str) -> str:
 
 def phoenix(load: Load, url: str) -> None:
     """Hosts rebuilt from nothing, while writes add items the whole time: an
-    app host of the live color with no failed request; the database host,
+    app host of the live color with no failed request (after a rebuild of it
+    that lost the new host stopped the line); the database host,
     losing no acknowledged write and no ledger entry; the load balancer while
     the live color is not haproxy_initial_color. Then the restore drill,
     which a corrupted file in the repository must fail."""
@@ -200,6 +201,11 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
     expect(before["live"] == "green", f"the phoenix chapter wants green live, not the initial blue: {before}")
     time.sleep(2)
 
+    if chosen("rebuild"):
+        # A rebuild that loses its new host before the converge stops the
+        # line like any run; the rebuild below brings the host back into line.
+        fault(load, url, "rebuilt app host killed before its converge", "rebuild", "kill", "green2",
+              "-e", "rebuild_host=green2", playbook_name="rebuild.yml", step_name="converge", serving=before["green1"])
     for host in ("green2", "db1", "lb1"):
         ENV.mark_old(host)
     start = time.monotonic()
@@ -356,7 +362,7 @@ def chosen(point: str) -> bool:
     """Whether the fault case at `point` runs: all of them, unless
     STORY_FAULT_CASES names some (comma-separated points, e.g. canary_step;
     `rollback` for the rollback's switch, `migrate` for migrate.yml's
-    migration; `reload` for the reload case, which takes v1.0.0 on green to
+    migration; `rebuild`, in the phoenix chapter; `reload` for the reload case, which takes v1.0.0 on green to
     v1.1.0: without it the cases start from v1.1.0 live on green), to see
     one case go red on its own while its fix is taken out."""
     wanted = os.environ.get("STORY_FAULT_CASES", "")
