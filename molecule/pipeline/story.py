@@ -143,10 +143,20 @@ def post(url: str, document: dict) -> int:
 
 
 def canaries(load: Load, url: str) -> None:
-    run = step(load, "canary v1.1.0, with its migration", "deploy.yml", "-e", "release=v1.1.0", "-e", "deploy_strategy=canary")
+    """A canary with its migration, HAProxy reloaded at each of its steps
+    (which changes neither the canary's weight nor the live color); then a
+    bad canary, judged and rolled back."""
+    reloads = EPHEMERAL / "reloads"
+    reloads.unlink(missing_ok=True)
+    run = step(load, "canary v1.1.0, its migration, HAProxy reloaded at each step", "deploy.yml", "-e", "release=v1.1.0",
+               "-e", "deploy_strategy=canary",
+               "-e", json.dumps({"deploy_hooks": {"canary_step": f"{sys.executable} {__file__} hook-reload {reloads}"}}))
     expect(running()["blue1"] == running()["blue2"] == "v1.1.0", "v1.1.0 is not on blue", run)
     expect(ledger()[-1]["outcome"] == "succeeded" and [s["percent"] for s in ledger()[-1]["steps"]] == [10, 25, 50],
            "the canary's steps are not in the ledger")
+    seen = [json.loads(line) for line in reloads.read_text().splitlines()]
+    expect(len(seen) == 3 and all(r["before"] == r["after"] for r in seen),
+           f"a reload mid-canary changed the canary's weight or the live color: {seen}")
 
     # One request in four to v1.1.1-bad fails; at most its traffic share may.
     run = step(load, "canary v1.1.1-bad", "deploy.yml", "-e", "release=v1.1.1-bad", "-e", "deploy_strategy=canary", ok=False,
@@ -210,7 +220,7 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
         ENV.mark_old(host)
     start = time.monotonic()
     step(load, "rebuild green2 (app, live color)", "rebuild.yml", "-e", "rebuild_host=green2",
-         says="green2 (app) was rebuilt and runs v1.0.0")
+         says=f"green2 (app) was rebuilt and runs {before['green1']}")
     expect(ENV.is_new("green2"), "green2 is the old host, not one rebuilt from nothing")
     expect(ledger()[-1].get("converged") == ["green2"],
            f"the rebuild of green2, which kept its address, converged {ledger()[-1].get('converged')}, not green2 alone")
@@ -310,6 +320,7 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
     served = version(url) if kind == "app" else ""
     bring_back(action, host)
     wait_serving(url.replace("/items", "/healthz"), timeout=120)
+    ENV.wait_settled()
     resumed = time.monotonic()
     served = served or version(url)
     lock = "free" if lock_free() else "held"
@@ -362,31 +373,22 @@ def chosen(point: str) -> bool:
     """Whether the fault case at `point` runs: all of them, unless
     STORY_FAULT_CASES names some (comma-separated points, e.g. canary_step;
     `rollback` for the rollback's switch, `migrate` for migrate.yml's
-    migration; `rebuild`, in the phoenix chapter; `reload` for the reload case, which takes v1.0.0 on green to
-    v1.1.0: without it the cases start from v1.1.0 live on green), to see
-    one case go red on its own while its fix is taken out."""
+    migration; `rebuild`, in the phoenix chapter), to see one case go red
+    on its own while its fix is taken out."""
     wanted = os.environ.get("STORY_FAULT_CASES", "")
     return not wanted or point in wanted.split(",")
 
 
 def faults(load: Load, url: str) -> None:
-    """Stop the line. A reload of HAProxy mid-canary changes nothing; a host
+    """Stop the line. A host
     killed or hung at each point of a run (a rollback's switch, flags being
     set, migrate.yml's migration and a deploy's, canary step, batch host,
     idle color, a deploy's switch)
     leaves the lock free, the failure in the ledger naming the host and the
     step, the host out of traffic and the environment serving; the next
     deploy brings a host back into line."""
-    if chosen("reload"):
-        expect(running()["live"] == "green" and running()["green1"] == "v1.0.0", f"faults want v1.0.0 live on green: {running()}")
-        reloads = EPHEMERAL / "reloads"
-        reloads.unlink(missing_ok=True)
-        step(load, "canary v1.1.0, HAProxy reloaded at each step", "deploy.yml", "-e", "release=v1.1.0", *CANARY,
-             "-e", json.dumps({"deploy_hooks": {"canary_step": f"{sys.executable} {__file__} hook-reload {reloads}"}}))
-        seen = [json.loads(line) for line in reloads.read_text().splitlines()]
-        expect(len(seen) == 3 and all(r["before"] == r["after"] for r in seen),
-               f"a reload mid-canary changed the canary's weight or the live color: {seen}")
-    expect(running()["live"] == "green" and running()["green1"] == "v1.1.0", f"the fault cases want v1.1.0 live on green: {running()}")
+    expect(running()["live"] == "green" and running()["green1"] == "v1.1.0" and running()["blue1"] == "v1.0.0",
+           f"the fault cases want v1.1.0 live on green, v1.0.0 on blue: {running()}")
 
     if chosen("rollback"):
         # blue still runs v1.0.0, the good release before v1.1.0: the
@@ -430,8 +432,9 @@ def faults(load: Load, url: str) -> None:
     for row in FAULTS:
         print(f"{row[0]:16} {row[1]:5} {row[2]:6} {row[3]:7} {row[4]:5} {row[5]:34} {row[6]:>11}  {row[7]}")
 
-    # Back to where the chapter began (v1.0.0 live on green), every host in
-    # line: in service, at its configured weight, on its color's release.
+    # A canary of v1.0.0 on green (the release before the chapter's), and
+    # every host in line: in service, at its configured weight, on its
+    # color's release.
     step(load, "the next deploy brings every host back into line", "deploy.yml", "-e", "release=v1.0.0", *CANARY)
     after = running()
     expect(after["live"] == "green" and after["green1"] == "v1.0.0", f"v1.0.0 is not live on green: {after}")
@@ -485,19 +488,20 @@ def flags_and_status(load: Load, url: str) -> None:
 
 
 def green_live(load: Load, url: str) -> None:
-    """The chapters on hosts want green live on v1.0.0, where the pipeline's
-    chapters leave it: after the first release, which site.yml put on every
-    app host, a rollback to it is one switch to green."""
-    step(load, "rollback to v1.0.0 on green (a switch)", "rollback.yml", "-e", "release=v1.0.0", says="back to green")
-    expect(running()["live"] == "green" and running()["green1"] == "v1.0.0", f"v1.0.0 is not live on green: {running()}")
+    """The chapters on hosts want green live (not the initial blue) on
+    v1.1.0, and blue warm on the release before it: after the first release
+    (v1.0.0 everywhere, blue live), a blue-green deploy of v1.1.0 ships it to
+    green, with its migration, and switches."""
+    step(load, "blue-green v1.1.0 to green", "deploy.yml", "-e", "release=v1.1.0", "-e", "deploy_strategy=bluegreen")
+    expect(running() == {"live": "green", "blue1": "v1.0.0", "blue2": "v1.0.0", "green1": "v1.1.0", "green2": "v1.1.0"},
+           f"v1.1.0 is not live on green with v1.0.0 warm on blue: {running()}")
 
 
 # The story in two parts, each on an environment of its own so that they run
 # side by side: `story.py pipeline` (molecule/pipeline) ships, judges, rolls
 # back, refuses, contracts and flags; `story.py hosts` (molecule/hosts)
-# rebuilds hosts from nothing and loses them mid-run. `story.py` alone runs
-# the whole story on one environment, the chapters on hosts where the
-# pipeline's leave green live on v1.0.0. STORY_PHOENIX=0 leaves out the
+# rebuilds hosts from nothing and loses them mid-run. Each starts from the
+# first release. STORY_PHOENIX=0 leaves out the
 # rebuilds and the restore drill (phoenix) and STORY_FAULTS=0 the fault
 # cases (faults), for a quicker run while working on another chapter;
 # STORY_FAULT_CASES (chosen) runs only some of the fault cases.
@@ -506,7 +510,6 @@ HOSTS = [*([phoenix] if os.environ.get("STORY_PHOENIX", "1") == "1" else []),
 PARTS = {
     "pipeline": [refusals, canaries, bluegreen_and_rollbacks, contract, flags_and_status],
     "hosts": [green_live, *HOSTS],
-    "": [refusals, canaries, bluegreen_and_rollbacks, *HOSTS, contract, flags_and_status],
 }
 
 
@@ -521,7 +524,7 @@ def first_release() -> None:
 
 
 def main() -> None:
-    """`story.py [pipeline|hosts]`: the whole story, or one part of it.
+    """`story.py pipeline|hosts`: one part of the story.
     STORY_FROM=<chapter> starts at that chapter, on an environment left
     where the one before it ends, and STORY_UNTIL=<chapter> stops after
     that one (for debugging a chapter)."""
@@ -536,7 +539,7 @@ def main() -> None:
         return
     part = sys.argv[1] if sys.argv[1:] else ""
     if part not in PARTS:
-        raise SystemExit(f"story: no part {part!r}: {', '.join(p for p in PARTS if p)}, or none for the whole story")
+        raise SystemExit(f"story: no part {part!r}: give one of {', '.join(PARTS)}")
     url = f"http://{ENV.address('lb1')}/items"
     every = PARTS[part]
     start = os.environ.get("STORY_FROM", every[0].__name__)

@@ -89,6 +89,24 @@ class Environment:
         """The color (and HAProxy backend) an app host belongs to."""
         return "blue" if host in self.groups.get("blue", []) else "green"
 
+    def wait_settled(self, timeout: float = 120, polls: int = 3) -> None:
+        """Wait until every server of the live color that is in service is
+        UP with its last health check passed, `polls` times in a row a
+        second apart: one answer of 200 is an instant, and after a lost
+        host comes back its peers' checks may still be timing out."""
+        deadline, settled = time.monotonic() + timeout, 0
+        while settled < polls:
+            live = self.live()
+            servers = [line.split(",") for line in self.haproxy("show stat").splitlines()]
+            serving = [f for f in servers if len(f) > 36 and f[0] == live and f[1] not in ("FRONTEND", "BACKEND")
+                       and f[17] not in ("MAINT", "DRAIN")]
+            ok = bool(serving) and all(f[17] == "UP" and f[36].endswith("L7OK") for f in serving)
+            settled = settled + 1 if ok else 0
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the {live} servers did not settle UP within {timeout} s: "
+                                   f"{[(f[1], f[17], f[36]) for f in serving]}")
+            time.sleep(1)
+
     def server_status(self, host: str) -> str:
         """HAProxy's status of an app host's server (UP, DOWN, MAINT, ...)."""
         color = self.color(host)
