@@ -380,13 +380,12 @@ def chosen(point: str) -> bool:
 
 
 def faults(load: Load, url: str) -> None:
-    """Stop the line. A host
-    killed or hung at each point of a run (a rollback's switch, flags being
-    set, migrate.yml's migration and a deploy's, canary step, batch host,
-    idle color, a deploy's switch)
-    leaves the lock free, the failure in the ledger naming the host and the
-    step, the host out of traffic and the environment serving; the next
-    deploy brings a host back into line."""
+    """Stop the line. A host killed or hung at each point of a run (a
+    rollback's switch, flags being set, migrate.yml's migration and a
+    deploy's, canary step, batch host, idle color, a deploy's switch) leaves
+    the lock free, the failure in the ledger naming the host and the step,
+    the host out of traffic and the environment serving; the next deploy
+    brings a host back into line."""
     expect(running()["live"] == "green" and running()["green1"] == "v1.1.0" and running()["blue1"] == "v1.0.0",
            f"the fault cases want v1.1.0 live on green, v1.0.0 on blue: {running()}")
 

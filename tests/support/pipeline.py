@@ -9,6 +9,8 @@ what the hosts say, with docker exec.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import subprocess
@@ -97,24 +99,28 @@ class Environment:
         deadline, settled = time.monotonic() + timeout, 0
         while settled < polls:
             live = self.live()
-            servers = [line.split(",") for line in self.haproxy("show stat").splitlines()]
-            serving = [f for f in servers if len(f) > 36 and f[0] == live and f[1] not in ("FRONTEND", "BACKEND")
-                       and f[17] not in ("MAINT", "DRAIN")]
-            ok = bool(serving) and all(f[17] == "UP" and f[36].endswith("L7OK") for f in serving)
+            serving = [(name, status, check) for (backend, name), (status, check) in self.servers().items()
+                       if backend == live and not status.startswith(("MAINT", "DRAIN"))]
+            ok = bool(serving) and all(status == "UP" and check.endswith("L7OK") for _, status, check in serving)
             settled = settled + 1 if ok else 0
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the {live} servers did not settle UP within {timeout} s: "
-                                   f"{[(f[1], f[17], f[36]) for f in serving]}")
+                raise TimeoutError(f"the {live} servers did not settle UP within {timeout} s: {serving}")
             time.sleep(1)
+
+    def servers(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """HAProxy's servers, (backend, server): (status, last check), from
+        `show stat` (status: UP, DOWN, MAINT, ...; check: L7OK, L7TOUT, ...,
+        with `* ` in front while a check runs)."""
+        rows = csv.DictReader(io.StringIO(self.haproxy("show stat").removeprefix("# ")))
+        return {(r["pxname"], r["svname"]): (r["status"], r["check_status"]) for r in rows
+                if r["svname"] not in ("FRONTEND", "BACKEND")}
 
     def server_status(self, host: str) -> str:
         """HAProxy's status of an app host's server (UP, DOWN, MAINT, ...)."""
         color = self.color(host)
-        for line in self.haproxy("show stat").splitlines():
-            fields = line.split(",")
-            if fields[:2] == [color, host]:
-                return fields[17]
-        raise KeyError(f"HAProxy has no server {color}/{host}")
+        if (color, host) not in (servers := self.servers()):
+            raise KeyError(f"HAProxy has no server {color}/{host}")
+        return servers[color, host][0]
 
     def docker(self, action: str, host: str, tries: int = 5) -> None:
         """`docker <action>` (kill, start, pause, unpause) on a host's
