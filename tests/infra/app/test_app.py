@@ -44,6 +44,12 @@ def test_the_previous_release_is_kept_for_a_rollback(host, app):
             assert host.file(f"{app['root']}/releases/{release}/.complete").exists, release
 
 
+def test_the_host_builds_nothing(host):
+    """Releases arrive as wheels: an app host carries no compiler."""
+    for package in ("build-essential", "gcc", "python3-dev"):
+        assert not host.package(package).is_installed, package
+
+
 def test_settings_are_readable_by_the_application_only(host, app):
     settings = host.file(f"{app['root']}/shared/config.json")
     assert settings.mode == 0o640
