@@ -298,7 +298,8 @@ def bring_back(action: str, host: str) -> None:
 
 
 def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *args: str,
-          step_name: str, serving: str, playbook_name: str = "deploy.yml") -> None:
+          step_name: str, serving: str, playbook_name: str = "deploy.yml", next_run: tuple[str, ...] = (),
+          next_says: str = "every live host runs it already", unrestored: str = "") -> None:
     """Run a deploy (or playbook_name: a rollback, flags) whose hook stops
     `host` at `point`; then the line must be
     stopped: the run failed naming the host and the step, the lock free, the
@@ -307,7 +308,11 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
     health check), and no request failed but those the lost host held.
     Then the host comes back, still out of traffic. Without the database
     host the entry and the lock wait on the spool host: the next run
-    records the one and releases the other."""
+    records the one and releases the other: a deploy of `serving`, with
+    next_run's arguments, that says next_says. `unrestored` names an app
+    host that answers but could not be given its release back (without the
+    database it fails its health check): it must be in maintenance, not
+    left drained, until that next run brings it back into line."""
     kind = next(group for group in ("lb", "db", "app") if host in ENV.groups[group])
     hook, marker = fault_hook(action, host)
     ran = running().get(host, "")
@@ -323,13 +328,16 @@ def fault(load: Load, url: str, name: str, point: str, action: str, host: str, *
     ENV.wait_settled()
     resumed = time.monotonic()
     served = served or version(url)
+    if unrestored:
+        expect(ENV.server_status(unrestored).startswith("MAINT"),
+               f"{name}: {unrestored}, which could not be given {serving} back, is {ENV.server_status(unrestored)}, not in maintenance")
     lock = "free" if lock_free() else "held"
     if kind == "db":
         expect(lock == "held", f"{name}: the lock on the lost database host was released by nobody")
         spooled = ENV.in_host(ENV.groups["backup"][0], "ls", "/var/lib/phoenix/spool", check=False).stdout.split()
         expect(len(spooled) == 1, f"{name}: the entry is not waiting on the spool host: {spooled}")
-        step(load, "the next run records it and frees the lock", "deploy.yml", "-e", f"release={serving}",
-             says="every live host runs it already")
+        step(load, "the next run records it and frees the lock", "deploy.yml", "-e", f"release={serving}", *next_run,
+             says=next_says)
         entry = ledger()[-2]
         lock = "free after the next run"
     else:
@@ -373,7 +381,8 @@ def chosen(point: str) -> bool:
     """Whether the fault case at `point` runs: all of them, unless
     STORY_FAULT_CASES names some (comma-separated points, e.g. canary_step;
     `rollback` for the rollback's switch, `migrate` for migrate.yml's
-    migration; `rebuild`, in the phoenix chapter), to see one case go red
+    migration, `canary_db` for the database lost mid-canary; `rebuild`, in
+    the phoenix chapter), to see one case go red
     on its own while its fix is taken out."""
     wanted = os.environ.get("STORY_FAULT_CASES", "")
     return not wanted or point in wanted.split(",")
@@ -382,7 +391,8 @@ def chosen(point: str) -> bool:
 def faults(load: Load, url: str) -> None:
     """Stop the line. A host killed or hung at each point of a run (a
     rollback's switch, flags being set, migrate.yml's migration and a
-    deploy's, canary step, batch host, idle color, a deploy's switch) leaves
+    deploy's, canary step (the canary host, and the database host after
+    the migration), batch host, idle color, a deploy's switch) leaves
     the lock free, the failure in the ledger naming the host and the step,
     the host out of traffic and the environment serving; the next deploy
     brings a host back into line."""
@@ -405,6 +415,15 @@ def faults(load: Load, url: str) -> None:
     if chosen("migration"):
         fault(load, url, "database host killed mid-migration", "migration", "kill", "db1", "-e", "release=v1.2.0", *CANARY,
               step_name="migration", serving="v1.1.0")
+    if chosen("canary_db"):
+        # After its migration: green1, the canary, cannot be given v1.1.0
+        # back without the database, so it goes into maintenance; the next
+        # run, a canary of v1.1.0, gives it v1.1.0 and puts it back.
+        fault(load, url, "database host killed mid-canary, after the migration", "canary_step", "kill", "db1",
+              "-e", "release=v1.2.0", *CANARY, step_name="canary", serving="v1.1.0",
+              next_run=tuple(CANARY), next_says="v1.1.0 is live on green (canary)", unrestored="green1")
+        expect(ENV.server_status("green1").startswith("UP") and running()["green1"] == "v1.1.0",
+               f"the next run did not bring green1 back into line: {ENV.server_status('green1')}, {running()}")
     if chosen("canary_step"):
         fault(load, url, "canary host killed mid-canary", "canary_step", "kill", "green1", "-e", "release=v1.2.0", *CANARY,
               step_name="canary", serving="v1.1.0")
