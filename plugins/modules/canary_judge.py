@@ -13,14 +13,18 @@ description:
     seconds, and compares the canary servers with the baseline servers serving beside them.
   - Decides V(pass), V(fail) or V(inconclusive). With fewer than O(min_requests) canary requests in the
     window the verdict is V(inconclusive). A canary error rate (5xx answers and failed responses) above
-    O(max_error_rate) fails. A canary that is slower than the baseline by more than O(max_latency_ratio),
-    with a one-sided Mann-Whitney U test significant at O(alpha), fails.
+    O(max_error_rate) fails. A canary whose median latency is more than O(max_latency_ratio) times the
+    baseline's, with a one-sided Mann-Whitney U test significant at O(alpha), fails. Medians rather than means, as a
+    few stalled requests on a busy host move a mean, not a median, and are not a slower release.
   - Latency samples come from probes of O(canary_urls) and O(baseline_urls), when given, which the module
     makes itself while it watches, O(probes) per URL spread over the window (one value per answered request).
+    Each URL first gets O(probe_warmup) probes whose answers are not counted (a canary has just restarted;
+    its first requests pay for that), and the rounds of probes alternate which group is asked first, so
+    that neither group always gets the first request after a pause.
     Otherwise they come from O(canary_samples_ms) and O(baseline_samples_ms) when those are given (for
     example from M(phoenix.deploy.health_check)), and otherwise from HAProxy's per-server average response
     time (C(rtime)), read every O(sample_interval) seconds while a server takes requests.
-  - Mean latencies under 1 ms count as 1 ms when they are compared (HAProxy reports whole milliseconds).
+  - Median latencies under 1 ms count as 1 ms when they are compared (HAProxy reports whole milliseconds).
   - The module only reads; it never fails because of its verdict. The caller decides what a V(fail) means.
 version_added: 0.1.0
 author:
@@ -71,7 +75,7 @@ options:
     type: float
     default: 0.01
   max_latency_ratio:
-    description: Highest ratio of canary to baseline mean latency.
+    description: Highest ratio of canary to baseline median latency.
     type: float
     default: 1.5
   alpha:
@@ -102,6 +106,10 @@ options:
     description: Probes of each of O(canary_urls) and O(baseline_urls) during the window.
     type: int
     default: 20
+  probe_warmup:
+    description: Probes of each URL before the counted ones, whose answers are not counted.
+    type: int
+    default: 3
   probe_timeout:
     description: Seconds a probe waits for its answer; a probe that gets none gives no sample.
     type: float
@@ -163,10 +171,13 @@ evidence:
       description: V(probes) or V(haproxy_rtime).
       type: str
     latency_ratio:
-      description: Canary mean latency over baseline mean latency, when both exist.
+      description: Canary median latency over baseline median latency, when both exist.
       type: float
     mann_whitney:
       description: U, z, one-sided p-value and effect size (probability a canary sample is the slower).
+      type: dict
+    samples_ms:
+      description: The latency samples compared, in milliseconds, by group (V(canary), V(baseline)).
       type: dict
 """
 
@@ -190,7 +201,7 @@ COUNTERS = (*RESPONSE_FIELDS, "requests", "eresp", "econ")
 # but not yet down; "no check" is a server without health checks).
 SERVING = ("UP", "no check")
 # HAProxy reports whole milliseconds: a fast baseline averages 0 ms. Latencies
-# under this floor count as the floor when comparing means.
+# under this floor count as the floor when comparing medians.
 LATENCY_FLOOR_MS = 1.0
 
 
@@ -234,16 +245,24 @@ def watch(params: dict[str, Any]) -> tuple[dict, dict, dict[str, list[float]], f
 
 
 def probe_during(params: dict[str, Any], samples: dict[str, list[float]]) -> threading.Thread:
-    """Start probing each canary and baseline URL `probes` times, evenly
-    over the window, in a thread; each answered probe adds its latency to
-    its group's samples."""
+    """Start probing, in a thread: each canary and baseline URL
+    `probe_warmup` times, not counted, then `probes` times, in rounds spread
+    evenly over what is left of the window; each answered counted probe adds
+    its latency to its group's samples. Odd rounds ask the groups in the
+    reverse order: the first request after the pause between two rounds can
+    be the slower (a host that has gone idle), and it must not always be the
+    canary's."""
     urls = [(group, url) for group in ("canary", "baseline") for url in params[f"{group}_urls"]]
-    interval = params["window"] / max(params["probes"], 1)
+    end = time.monotonic() + params["window"]
 
     def run() -> None:
+        for _ in range(params["probe_warmup"]):
+            for _group, url in urls:
+                timed_get(url, params["probe_timeout"])
         start = time.monotonic()
+        interval = max(0.0, end - start) / max(params["probes"], 1)
         for number in range(params["probes"]):
-            for group, url in urls:
+            for group, url in (urls if number % 2 == 0 else urls[::-1]):
                 answer = timed_get(url, params["probe_timeout"])
                 if answer.latency_ms is not None:
                     samples[group].append(round(answer.latency_ms, 3))
@@ -272,15 +291,15 @@ def decide(params: dict[str, Any], canary: dict, baseline: dict, samples: dict[s
             f"({canary['errors']} of {canary['requests']} requests)"
         )
 
-    canary_mean, baseline_mean = canary["latency_ms"]["mean"], baseline["latency_ms"]["mean"]
-    if canary_mean is not None and baseline_mean is not None:
-        ratio = max(canary_mean, LATENCY_FLOOR_MS) / max(baseline_mean, LATENCY_FLOOR_MS)
+    canary_median, baseline_median = canary["latency_ms"]["p50"], baseline["latency_ms"]["p50"]
+    if canary_median is not None and baseline_median is not None:
+        ratio = max(canary_median, LATENCY_FLOOR_MS) / max(baseline_median, LATENCY_FLOOR_MS)
         test = mann_whitney_greater(samples["canary"], samples["baseline"])
         evidence.update(latency_ratio=round(ratio, 3), mann_whitney=test)
         if ratio > params["max_latency_ratio"] and test["p_value"] < params["alpha"]:
             verdict = "fail"
             reasons.append(
-                f"canary is slower: mean {canary_mean:.1f} ms against {baseline_mean:.1f} ms "
+                f"canary is slower: median {canary_median:.1f} ms against {baseline_median:.1f} ms "
                 f"(ratio {ratio:.2f} > {params['max_latency_ratio']}, Mann-Whitney p={test['p_value']:.4f})"
             )
         elif ratio > params["max_latency_ratio"]:
@@ -315,6 +334,7 @@ def main() -> None:
             "canary_urls": {"type": "list", "elements": "str", "default": []},
             "baseline_urls": {"type": "list", "elements": "str", "default": []},
             "probes": {"type": "int", "default": 20},
+            "probe_warmup": {"type": "int", "default": 3},
             "probe_timeout": {"type": "float", "default": 5},
         },
         supports_check_mode=True,
@@ -326,8 +346,8 @@ def main() -> None:
         module.fail_json(msg=f"servers cannot be canary and baseline at once: {sorted(set(params['canary']) & set(params['baseline']))}")
     if params["window"] <= 0 or params["sample_interval"] <= 0:
         module.fail_json(msg="window and sample_interval must be positive")
-    if bool(params["canary_urls"]) != bool(params["baseline_urls"]) or params["probes"] < 1:
-        module.fail_json(msg="probes need canary_urls and baseline_urls both, and probes of at least 1")
+    if bool(params["canary_urls"]) != bool(params["baseline_urls"]) or params["probes"] < 1 or params["probe_warmup"] < 0:
+        module.fail_json(msg="probes need canary_urls and baseline_urls both, probes of at least 1 and probe_warmup of at least 0")
 
     try:
         servers = read(params)
@@ -355,7 +375,7 @@ def main() -> None:
     else:
         samples, source = rtimes, "haproxy_rtime"
     verdict, reasons, evidence = decide(params, canary, baseline, samples, source)
-    evidence.update(window=watched, canary=canary, baseline=baseline)
+    evidence.update(window=watched, canary=canary, baseline=baseline, samples_ms=samples)
     module.exit_json(changed=False, verdict=verdict, reasons=reasons, evidence=evidence)
 
 

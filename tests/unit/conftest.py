@@ -55,13 +55,37 @@ def database(postgres):
 
 
 @dataclass
+class Machine:
+    """What apps on one machine share: the first request after `idle`
+    seconds without one waits `wake` seconds (a host that has gone idle,
+    won back by the first request that comes)."""
+
+    idle: float
+    wake: float
+    last: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            asleep, self.last = now - self.last > self.idle, now
+        if asleep:
+            time.sleep(self.wake)
+
+
+@dataclass
 class Behaviour:
     """How an HTTP app answers: every `fail_every`-th request gets 500, each
-    answer waits `delay` seconds, and /version says `version`."""
+    answer waits `delay` seconds, the first `cold` answers wait `cold_delay`
+    more (an app that has just started), `machine` may add its own wait,
+    and /version says `version`."""
 
     version: str = "v1.0.0"
     delay: float = 0.0
     fail_every: int = 0
+    cold: int = 0
+    cold_delay: float = 0.0
+    machine: Machine | None = None
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -77,8 +101,10 @@ class HTTPApp:
                 with b.lock:
                     b.requests += 1
                     number = b.requests
-                if b.delay:
-                    time.sleep(b.delay)
+                if b.machine:
+                    b.machine.take()
+                if b.delay or number <= b.cold:
+                    time.sleep(b.delay + (b.cold_delay if number <= b.cold else 0.0))
                 if b.fail_every and number % b.fail_every == 0:
                     self.answer(500, {"error": "injected"})
                 elif self.path == "/version":

@@ -211,3 +211,71 @@ def test_a_baseline_faster_than_a_millisecond_still_shows_a_slow_canary():
 
     assert verdict == "fail", reasons
     assert evidence["latency_ratio"] == 30.0
+
+
+def probe_judgement(run_module, proxy, canary, base, **args) -> dict:
+    """Judge on the module's own probes alone: no load through HAProxy
+    (min_requests 0), so the apps answer only the judge's probes."""
+    return run_module("canary_judge", {"socket": proxy.socket, "backend": "app", "canary": ["canary1"],
+                                       "baseline": ["base1"], "sample_interval": 0.5, "min_requests": 0,
+                                       "canary_urls": [f"{canary.url}/healthz"],
+                                       "baseline_urls": [f"{base.url}/healthz"], **args})
+
+
+def test_probe_rounds_alternate_which_group_is_asked_first(run_module, http_app, haproxy):
+    """Two identical apps on one machine that goes idle between two rounds
+    of probes (a second apart): the first request of each round waits 200 ms
+    to wake it. A judge that always asked the canary first found it slower
+    in every round, and failed a healthy canary."""
+    from tests.unit.conftest import Machine
+
+    machine = Machine(idle=0.3, wake=0.2)
+    canary, base = http_app(machine=machine), http_app(machine=machine)
+    proxy = haproxy({"canary1": canary, "base1": base})
+
+    result = probe_judgement(run_module, proxy, canary, base, window=6, probes=6, probe_warmup=0)
+
+    evidence = result["evidence"]
+    woken = {group: sum(ms >= 200 for ms in evidence["samples_ms"][group]) for group in ("canary", "baseline")}
+    assert woken["canary"] >= 3 and woken["baseline"] >= 3, (woken, evidence["samples_ms"])
+    assert result["verdict"] == "pass", result["reasons"]
+
+
+def test_warmup_probes_are_not_counted(run_module, http_app, haproxy):
+    """A canary that has just started answers its first requests slowly
+    (300 ms here); the judge's warm-up probes take them."""
+    canary, base = http_app(cold=3, cold_delay=0.3), http_app()
+    proxy = haproxy({"canary1": canary, "base1": base})
+
+    result = probe_judgement(run_module, proxy, canary, base, window=3, probes=6, probe_warmup=3)
+
+    latency = result["evidence"]["canary"]["latency_ms"]
+    assert latency["count"] == 6
+    assert latency["max"] < 300, result["evidence"]["samples_ms"]
+    assert result["verdict"] == "pass", result["reasons"]
+
+
+def test_a_few_stalls_do_not_make_a_canary_slower():
+    """The latency ratio is of medians. A canary 10 % slower (significantly,
+    over 40 samples) with three requests stalled for 1.5 s, as on a host
+    starved of CPU, has a mean three times the baseline's, but is not a
+    slower release. A canary slower in its median still fails."""
+    from ansible_collections.phoenix.deploy.plugins.modules.canary_judge import decide
+
+    params = {"min_requests": 10, "max_error_rate": 0.01, "max_latency_ratio": 1.5, "alpha": 0.05}
+    baseline_samples = [50.0 + i % 10 for i in range(40)]
+    stalled = [55.0 + i % 10 for i in range(37)] + [1500.0] * 3
+
+    def judged(canary_samples):
+        canary = {"requests": 100, "errors": 0, "error_rate": 0.0}
+        baseline = {"requests": 100, "errors": 0, "error_rate": 0.0}
+        return decide(params, canary, baseline, {"canary": canary_samples, "baseline": baseline_samples}, "probes")
+
+    verdict, reasons, evidence = judged(stalled)
+    assert sum(stalled) / len(stalled) > 1.5 * sum(baseline_samples) / len(baseline_samples)
+    assert evidence["mann_whitney"]["p_value"] < 0.05
+    assert verdict == "pass", reasons
+    assert evidence["latency_ratio"] < 1.2
+
+    verdict, reasons, evidence = judged([2 * ms for ms in baseline_samples])
+    assert verdict == "fail" and "canary is slower: median" in " ".join(reasons), reasons
