@@ -76,7 +76,7 @@ down: venv engine
 	ansible-playbook -i inventories/dev playbooks/local_hosts.yml -e local_hosts_state=absent
 
 test: venv
-	@scripts/with-docker bash -c 'trap scripts/remove-test-hosts EXIT; images/phoenix-base/build && scripts/suite $(filter-out $(BESIDE_STAGES),$(TEST_STAGES)) -- $(BESIDE_LANES)'
+	@scripts/with-docker bash -c 'trap scripts/remove-test-hosts EXIT; scripts/reserve-vagrant-network && images/phoenix-base/build && scripts/suite $(filter-out $(BESIDE_STAGES),$(TEST_STAGES)) -- $(BESIDE_LANES)'
 
 # The infrastructure tests against a whole environment: make verify ENV=production
 ENV ?= dev
