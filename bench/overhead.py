@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import ansible_mitogen.plugins.strategy as mitogen_strategies  # noqa: E402
 
-from tests.support.pipeline import bench_settings  # noqa: E402
+from tests.support.pipeline import bench_settings, bench_timed  # noqa: E402
 
 NETWORK = "phoenix-overhead"
 DOCKER = "community.docker.docker"
@@ -67,15 +65,7 @@ def timed(inventory: Path, module: str, count: int, env: dict) -> tuple[float, f
     `count` tasks of `module`."""
     play = inventory.parent / f"{module}-{count}.yml"
     play.write_text(HEAD + "".join(TASK.format(number=n, module=MODULES[module]) for n in range(count)))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.monotonic()
-    run = subprocess.run(["ansible-playbook", "-i", str(inventory), str(play)],
-                         env=env, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if run.returncode != 0:
-        raise SystemExit(run.stdout[-3000:] + run.stderr[-2000:])
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return bench_timed(["ansible-playbook", "-i", str(inventory), str(play)], env)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import resource
 import subprocess
 import time
 import urllib.error
@@ -219,3 +220,17 @@ def bench_settings() -> None:
     os.environ["PATH"] = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
     os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
     os.environ["ANSIBLE_VAULT_IDENTITY_LIST"] = f"dev@{ROOT / 'inventories' / 'dev.vault-password'}"
+
+
+def bench_timed(command: list[str], env: dict) -> tuple[float, float]:
+    """Wall seconds and controller CPU seconds (user + system of the command
+    and its children) of one run of `command`; stops the bench with its
+    output if it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode != 0:
+        raise SystemExit(run.stdout[-3000:] + run.stderr[-2000:])
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
