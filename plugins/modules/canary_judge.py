@@ -256,9 +256,9 @@ def probe_during(params: dict[str, Any], samples: dict[str, list[float]]) -> thr
     end = time.monotonic() + params["window"]
 
     def run() -> None:
-        for _ in range(params["probe_warmup"]):
-            for _group, url in urls:
-                timed_get(url, params["probe_timeout"])
+        # probe_warmup rounds over every URL, not counted.
+        for url in [url for _group, url in urls] * params["probe_warmup"]:
+            timed_get(url, params["probe_timeout"])
         start = time.monotonic()
         interval = max(0.0, end - start) / max(params["probes"], 1)
         for number in range(params["probes"]):
