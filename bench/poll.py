@@ -25,6 +25,7 @@ wall-time column.
 from __future__ import annotations
 
 import argparse
+import configparser
 import os
 import statistics
 import sys
@@ -42,11 +43,9 @@ INTERVALS = (BASELINE, 0.005, 0.01, 0.02)
 
 def configured() -> float:
     """The interval the project's ansible.cfg sets."""
-    for line in (ROOT / "ansible.cfg").read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "internal_poll_interval":
-            return float(value)
-    return BASELINE
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / "ansible.cfg")
+    return config.getfloat("defaults", "internal_poll_interval", fallback=BASELINE)
 
 
 def play(work: Path, name: str, tasks: list[str]) -> Path:

@@ -103,8 +103,9 @@ class HTTPApp:
                     number = b.requests
                 if b.machine:
                     b.machine.take()
-                if b.delay or number <= b.cold:
-                    time.sleep(b.delay + (b.cold_delay if number <= b.cold else 0.0))
+                wait = b.delay + (b.cold_delay if number <= b.cold else 0.0)
+                if wait:
+                    time.sleep(wait)
                 if b.fail_every and number % b.fail_every == 0:
                     self.answer(500, {"error": "injected"})
                 elif self.path == "/version":
