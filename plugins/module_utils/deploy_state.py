@@ -118,16 +118,37 @@ def read_ledger(conn) -> list[dict[str, Any]]:
         return [row[0] for row in cur.fetchall()]
 
 
+def _insert(cur, entry: dict[str, Any]) -> dict[str, Any]:
+    # Gapless numbers: one appender at a time.
+    cur.execute("LOCK TABLE phoenix_ledger IN EXCLUSIVE MODE")
+    cur.execute("SELECT coalesce(max(id), 0) + 1 FROM phoenix_ledger")
+    number = cur.fetchone()[0]
+    written = {"id": number, "recorded": now(), **entry}
+    cur.execute("INSERT INTO phoenix_ledger (id, entry) VALUES (%s, %s)", (number, json.dumps(written, sort_keys=True)))
+    return written
+
+
 def append(conn, entry: dict[str, Any]) -> dict[str, Any]:
     """Append an entry, numbered after the last one; returns it as written."""
     with conn, conn.cursor() as cur:
-        # Gapless numbers: one appender at a time.
-        cur.execute("LOCK TABLE phoenix_ledger IN EXCLUSIVE MODE")
-        cur.execute("SELECT coalesce(max(id), 0) + 1 FROM phoenix_ledger")
-        number = cur.fetchone()[0]
-        written = {"id": number, "recorded": now(), **entry}
-        cur.execute("INSERT INTO phoenix_ledger (id, entry) VALUES (%s, %s)", (number, json.dumps(written, sort_keys=True)))
-    return written
+        return _insert(cur, entry)
+
+
+def append_and_release(conn, entry: dict[str, Any], token: str) -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
+    """Append an entry and, in the same transaction, release the lock that
+    `token` took: a run's last word and the end of its hold are one commit.
+    The entry is written whoever holds the lock. Returns the entry as
+    written, whether the lock was released, and the document of another
+    holder when the lock is not this token's (it is left alone)."""
+    with conn, conn.cursor() as cur:
+        written = _insert(cur, entry)
+        cur.execute("SELECT document FROM phoenix_lock WHERE name = %s FOR UPDATE", (LOCK_NAME,))
+        row = cur.fetchone()
+        if row is not None and row[0].get("token") != token:
+            return written, False, row[0]
+        if row is not None:
+            cur.execute("DELETE FROM phoenix_lock WHERE name = %s", (LOCK_NAME,))
+    return written, row is not None, None
 
 
 def archive(conn, wait: float) -> bool | None:

@@ -49,6 +49,14 @@ options:
     description: How many of the newest entries to return.
     type: int
     default: 20
+  unlock_token:
+    description:
+      - The token of the deploy lock this run took (M(phoenix.deploy.deploy_lock)). With O(entry), the entry is
+        appended and that lock released in one transaction, so that a run records its outcome and ends its hold
+        in one call.
+      - The entry is appended whoever holds the lock. When another run holds it, it is left alone and the module
+        fails, naming the holder; when it is free, there is nothing to release.
+    type: str
 seealso:
   - module: phoenix.deploy.deploy_lock
 """
@@ -107,6 +115,10 @@ maintenance:
   returned: always
   type: list
   elements: str
+unlocked:
+  description: Whether the lock O(unlock_token) took was released.
+  returned: when O(unlock_token) and O(entry) were given and not in check mode
+  type: bool
 lock:
   description: The deploy lock's holder (who, since when, for what), without its token; empty when it is free.
   returned: always
@@ -137,16 +149,22 @@ def main() -> None:
             "entry": {"type": "dict"},
             "limit": {"type": "int", "default": 20},
             "archive_wait": {"type": "float", "default": 10},
+            "unlock_token": {"type": "str", "no_log": True},
         },
         supports_check_mode=True,
     )
     params, entry = module.params, module.params["entry"]
     result = {"changed": bool(entry), "archived": None}
+    other_holder = None
     conn = postgres.connect(module, "deploy_ledger")
     try:
         deploy_state.ensure_schema(conn)
         if entry and not module.check_mode:
-            result["entry"] = deploy_state.append(conn, entry)
+            if params["unlock_token"]:
+                result["entry"], result["unlocked"], other_holder = deploy_state.append_and_release(
+                    conn, entry, params["unlock_token"])
+            else:
+                result["entry"] = deploy_state.append(conn, entry)
             if params["archive_wait"] > 0:
                 result["archived"] = deploy_state.archive(conn, params["archive_wait"])
         read = deploy_state.read(conn, params["limit"])
@@ -154,6 +172,10 @@ def main() -> None:
         module.fail_json(msg=f"cannot use the ledger in database {params['db']}: {str(error).strip()}")
     finally:
         conn.close()
+    if other_holder is not None:
+        module.fail_json(msg=f"entry {result['entry']['id']} is recorded, but the deploy lock is held by "
+                             f"{deploy_state.describe(other_holder)}, not by this run: it was left alone",
+                         **read, **result)
     if result["archived"] is False:
         module.warn(f"entry {result['entry']['id']} is not in the WAL archive after {params['archive_wait']} s: "
                     "until archiving catches up it lives on the database host only")

@@ -14,6 +14,8 @@ description:
   - On an app host, O(release_link) gives the release it runs. On a load balancer, O(socket) gives the live
     color and each server's status, as M(phoenix.deploy.live_color) reads them. On the host of the state
     database, O(ledger) gives the ledger and the lock, as M(phoenix.deploy.deploy_ledger) reads them.
+  - With O(address), any host gives its own address, as the setup module's C(default_ipv4.address) gives it, so
+    that a run that reads the environment need not gather facts to learn where its hosts are.
   - Each part is read only when its option is given; a host may give several.
 version_added: 0.1.0
 author:
@@ -49,6 +51,12 @@ options:
     description: How many of the newest ledger entries to return (with O(ledger)).
     type: int
     default: 0
+  address:
+    description:
+      - Give the host's address, the IPv4 address of the interface its default route leaves by. It is read on the
+        host; nothing is sent.
+    type: bool
+    default: false
 seealso:
   - module: phoenix.deploy.live_color
   - module: phoenix.deploy.deploy_ledger
@@ -73,6 +81,11 @@ live:
     maintenance (C(maintenance)).
   returned: when O(socket) is given
   type: dict
+address:
+  description: The host's IPv4 address on the interface of its default route; empty when it has no default route.
+  returned: when O(address) is true
+  type: str
+  sample: 172.18.0.3
 ledger:
   description: The newest O(limit) entries (C(entries)), the lock's holder without its token (C(lock)), and what
     the ledger says about releases, as M(phoenix.deploy.deploy_ledger) returns them.
@@ -84,7 +97,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.phoenix.deploy.plugins.module_utils import deploy_state, postgres
+from ansible_collections.phoenix.deploy.plugins.module_utils import addresses, deploy_state, postgres
 from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import HAProxyError, live_state
 
 
@@ -97,6 +110,7 @@ def main() -> None:
             "map_file": {"type": "path", "default": "/etc/haproxy/live-color.map"},
             "ledger": {"type": "bool", "default": False},
             "limit": {"type": "int", "default": 0},
+            "address": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -104,6 +118,8 @@ def main() -> None:
     if params["release_link"]:
         link = params["release_link"]
         result["release"] = os.path.basename(os.path.realpath(link)) if os.path.islink(link) else ""
+    if params["address"]:
+        result["address"] = addresses.default_ipv4()
     if params["socket"]:
         try:
             result["live"] = live_state(params["socket"], params["map_file"])

@@ -76,12 +76,15 @@ servers:
     - When only reading, the status of every server of the V(blue) and V(green) backends, as HAProxy's
       C(show stat) names it (V(UP), V(DOWN), V(MAINT), V(DRAIN), V(no check), ...), by backend and server.
     - A server put in maintenance is out of service whatever its health checks say.
-  returned: when O(color) is omitted or already live
+    - After a switch, as they were read just before it (a switch changes no server's status).
+  returned: unless the module failed
   type: dict
   sample: {blue: {blue1: UP, blue2: MAINT}, green: {green1: UP}}
 maintenance:
-  description: The servers of both backends in maintenance (a status that starts with V(MAINT)), sorted.
-  returned: when O(color) is omitted or already live
+  description:
+    - The servers of both backends in maintenance (a status that starts with V(MAINT)), sorted.
+    - After a switch, as they were read just before it.
+  returned: unless the module failed
   type: list
   elements: str
   sample: [blue2]
@@ -138,7 +141,7 @@ def main() -> None:
         module.fail_json(msg=str(error))
     except OSError as error:
         module.fail_json(msg=f"switched at runtime but could not write {map_file}: {error}", color=wanted, previous=previous)
-    module.exit_json(changed=True, color=wanted, previous=previous)
+    module.exit_json(changed=True, color=wanted, previous=previous, servers=state["servers"], maintenance=state["maintenance"])
 
 
 if __name__ == "__main__":

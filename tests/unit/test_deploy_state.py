@@ -89,6 +89,47 @@ def test_a_database_that_cannot_be_reached_is_named(run_module, state):
     assert result["failed"] and "cannot connect to database 'no_such_state'" in result["msg"]
 
 
+def test_recording_with_the_token_releases_the_run_s_lock_in_the_same_call(run_module, state, conn):
+    taken = run_module("deploy_lock", {**state, "holder": "alice"})
+
+    result = run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "outcome": "succeeded"},
+                                          "unlock_token": taken["token"], "archive_wait": 0})
+
+    assert result["changed"] and result["unlocked"] is True and result["lock"] == {}
+    assert deploy_state.read_lock(conn) is None
+    assert [e["outcome"] for e in deploy_state.read_ledger(conn)] == ["succeeded"]
+
+
+def test_recording_with_another_run_s_token_records_and_leaves_its_lock(run_module, state, conn):
+    run_module("deploy_lock", {**state, "holder": "bob"})
+
+    result = run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "outcome": "failed"},
+                                          "unlock_token": "not-this-run", "archive_wait": 0})
+
+    assert result["failed"] and "entry 1 is recorded, but the deploy lock is held by bob" in result["msg"]
+    assert deploy_state.read_lock(conn)["holder"] == "bob"
+    assert [e["outcome"] for e in deploy_state.read_ledger(conn)] == ["failed"]
+
+
+def test_recording_with_a_token_when_the_lock_was_broken_records_and_releases_nothing(run_module, state, conn):
+    taken = run_module("deploy_lock", {**state, "holder": "alice"})
+    run_module("deploy_lock", {**state, "state": "unlocked", "force": True})
+
+    result = run_module("deploy_ledger", {**state, "entry": {"action": "deploy", "outcome": "succeeded"},
+                                          "unlock_token": taken["token"], "archive_wait": 0})
+
+    assert not result.get("failed") and result["unlocked"] is False
+    assert len(deploy_state.read_ledger(conn)) == 1
+
+
+def test_recording_with_the_token_in_check_mode_changes_nothing(run_module, state, conn):
+    taken = run_module("deploy_lock", {**state, "holder": "alice"})
+
+    run_module("deploy_ledger", {**state, "entry": {"action": "deploy"}, "unlock_token": taken["token"]}, check_mode=True)
+
+    assert deploy_state.read_lock(conn)["holder"] == "alice" and deploy_state.read_ledger(conn) == []
+
+
 def test_the_ledger_appends_numbers_and_summarises(run_module, state):
     for release, outcome, bad, color in [("v1.0.0", "succeeded", False, "blue"), ("v1.1.0", "succeeded", False, "green"),
                                          ("v1.1.1", "failed", True, ""), ("v1.0.0", "succeeded", False, "blue")]:

@@ -4,6 +4,9 @@ and a real PostgreSQL; only the parts asked for."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
 
 
@@ -62,3 +65,20 @@ def test_the_state_database_reads_as_deploy_ledger_reads_it(run_module, state):
 def test_a_state_database_that_cannot_be_read_is_named(run_module, state):
     result = run_module("host_state", {**state, "db": "no_such_state", "ledger": True})
     assert result["failed"] and "no_such_state" in result["msg"]
+
+
+def test_any_host_gives_its_address_as_ip_gives_the_default_route_s(run_module):
+    route = json.loads(subprocess.run(["ip", "-j", "-4", "route", "show", "default"], capture_output=True, text=True,
+                                      check=True).stdout)
+    assert route, "this test wants a machine with a default route"
+    shown = json.loads(subprocess.run(["ip", "-j", "-4", "addr", "show", "dev", route[0]["dev"]], capture_output=True,
+                                      text=True, check=True).stdout)
+
+    result = run_module("host_state", {"address": True})
+
+    assert result["address"] == shown[0]["addr_info"][0]["local"]
+    assert "release" not in result and "live" not in result and "ledger" not in result
+
+
+def test_no_address_unless_asked(run_module, tmp_path):
+    assert "address" not in run_module("host_state", {"release_link": str(tmp_path / "current")})

@@ -50,6 +50,18 @@ def test_switching_moves_traffic_at_once_and_is_written_down(run_module, http_ap
         assert handle.read() == "live green\n"
 
 
+def test_a_switch_names_the_servers_in_maintenance_as_a_read_does(run_module, http_app, haproxy):
+    proxy = colors(http_app, haproxy)
+    run_module("backend_server", {"socket": proxy.socket, "backend": "blue", "server": "blue1", "state": "maint"})
+
+    result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file, "color": "green"})
+    read = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file})
+
+    assert result["changed"] is True and result["color"] == "green"
+    assert result["maintenance"] == read["maintenance"] == ["blue1"]
+    assert result["servers"] == read["servers"]
+
+
 def test_switching_to_the_live_color_changes_nothing(run_module, http_app, haproxy):
     proxy = colors(http_app, haproxy)
     result = run_module("live_color", {"socket": proxy.socket, "map_file": proxy.map_file, "color": "blue"})

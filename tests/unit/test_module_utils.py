@@ -1,9 +1,10 @@
-"""The shared pure functions: release order, statistics, SQL splitting."""
+"""The shared pure functions: release order, statistics, SQL splitting, a host's own address."""
 
 from __future__ import annotations
 
 import pytest
 
+from ansible_collections.phoenix.deploy.plugins.module_utils.addresses import default_interface, interface_address
 from ansible_collections.phoenix.deploy.plugins.module_utils.migrations import split_statements
 from ansible_collections.phoenix.deploy.plugins.module_utils.releases import at_least, release_key
 from ansible_collections.phoenix.deploy.plugins.module_utils.stats import mann_whitney_greater, percentile, summarize
@@ -66,3 +67,32 @@ def test_sql_is_split_only_at_real_statement_ends():
     assert statements[0].endswith("CREATE TABLE a (note text DEFAULT 'x;y')")
     assert "RETURN 1; END;" in statements[1]
     assert statements[2] == "INSERT INTO a VALUES ('it''s; fine')"
+
+
+ROUTES_HEADER = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+
+
+def routes(tmp_path, *lines: str) -> str:
+    path = tmp_path / "route"
+    path.write_text(ROUTES_HEADER + "".join(f"{line}\n" for line in lines))
+    return str(path)
+
+
+def test_the_default_route_with_the_lowest_metric_names_the_interface(tmp_path):
+    table = routes(tmp_path,
+                   "eth1\t00000000\t0100A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0",
+                   "eth0\t00000000\t010012AC\t0003\t0\t0\t100\t00000000\t0\t0\t0",
+                   "eth2\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0")
+    assert default_interface(table) == "eth0"
+
+
+def test_a_route_that_is_down_or_not_the_default_names_no_interface(tmp_path):
+    table = routes(tmp_path,
+                   "eth0\t00000000\t010012AC\t0002\t0\t0\t0\t00000000\t0\t0\t0",
+                   "eth1\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0")
+    assert default_interface(table) == ""
+
+
+def test_an_interface_gives_its_ipv4_address_and_a_missing_one_none():
+    assert interface_address("lo") == "127.0.0.1"
+    assert interface_address("phoenix-none0") == ""
