@@ -16,6 +16,8 @@ description:
     database, O(ledger) gives the ledger and the lock, as M(phoenix.deploy.deploy_ledger) reads them.
   - With O(address), any host gives its own address, as the setup module's C(default_ipv4.address) gives it, so
     that a run that reads the environment need not gather facts to learn where its hosts are.
+  - On the spool host, O(spool_dir) gives what earlier runs that lost the database host left there for the next
+    run to deliver, their ledger entries and lock tokens.
   - Each part is read only when its option is given; a host may give several.
 version_added: 0.1.0
 author:
@@ -51,6 +53,9 @@ options:
     description: How many of the newest ledger entries to return (with O(ledger)).
     type: int
     default: 0
+  spool_dir:
+    description: The spool folder, whose C(*.json) documents are read (none when it is missing).
+    type: path
   address:
     description:
       - Give the host's address, the IPv4 address of the interface its default route leaves by. It is read on the
@@ -86,6 +91,11 @@ address:
   returned: when O(address) is true
   type: str
   sample: 172.18.0.3
+spool:
+  description: The spooled documents, by file name in order, each with its C(path) and its C(entry) and C(token).
+  returned: when O(spool_dir) is given
+  type: list
+  elements: dict
 ledger:
   description: The newest O(limit) entries (C(entries)), the lock's holder without its token (C(lock)), and what
     the ledger says about releases, as M(phoenix.deploy.deploy_ledger) returns them.
@@ -93,12 +103,26 @@ ledger:
   type: dict
 """
 
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phoenix.deploy.plugins.module_utils import addresses, deploy_state, postgres
 from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import HAProxyError, live_state
+
+
+def read_spool(folder: str) -> list[dict]:
+    """The spooled documents (an entry and a token each), oldest name first."""
+    if not os.path.isdir(folder):
+        return []
+    spooled = []
+    for name in sorted(n for n in os.listdir(folder) if n.endswith(".json")):
+        path = os.path.join(folder, name)
+        with open(path) as handle:
+            document = json.load(handle)
+        spooled.append({"path": path, "entry": document.get("entry", {}), "token": document.get("token", "")})
+    return spooled
 
 
 def main() -> None:
@@ -111,6 +135,7 @@ def main() -> None:
             "ledger": {"type": "bool", "default": False},
             "limit": {"type": "int", "default": 0},
             "address": {"type": "bool", "default": False},
+            "spool_dir": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -120,6 +145,11 @@ def main() -> None:
         result["release"] = os.path.basename(os.path.realpath(link)) if os.path.islink(link) else ""
     if params["address"]:
         result["address"] = addresses.default_ipv4()
+    if params["spool_dir"]:
+        try:
+            result["spool"] = read_spool(params["spool_dir"])
+        except (OSError, ValueError) as error:
+            module.fail_json(msg=f"cannot read the spool {params['spool_dir']}: {error}", **result)
     if params["socket"]:
         try:
             result["live"] = live_state(params["socket"], params["map_file"])

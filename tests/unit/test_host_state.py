@@ -82,3 +82,25 @@ def test_any_host_gives_its_address_as_ip_gives_the_default_route_s(run_module):
 
 def test_no_address_unless_asked(run_module, tmp_path):
     assert "address" not in run_module("host_state", {"release_link": str(tmp_path / "current")})
+
+
+def test_the_spool_host_gives_what_earlier_runs_left_oldest_first(run_module, tmp_path):
+    (tmp_path / "20261202T100000000000.json").write_text(json.dumps({"entry": {"outcome": "failed"}, "token": "b"}))
+    (tmp_path / "20261202T090000000000.json").write_text(json.dumps({"entry": {"outcome": "refused"}, "token": ""}))
+    (tmp_path / "notes.txt").write_text("not a spooled run")
+
+    result = run_module("host_state", {"spool_dir": str(tmp_path)})
+
+    assert result["spool"] == [
+        {"path": str(tmp_path / "20261202T090000000000.json"), "entry": {"outcome": "refused"}, "token": ""},
+        {"path": str(tmp_path / "20261202T100000000000.json"), "entry": {"outcome": "failed"}, "token": "b"},
+    ]
+
+
+def test_a_missing_spool_holds_nothing_and_a_broken_one_is_named(run_module, tmp_path):
+    assert run_module("host_state", {"spool_dir": str(tmp_path / "none")})["spool"] == []
+    (tmp_path / "20261202T090000000000.json").write_text("{cut short")
+
+    result = run_module("host_state", {"spool_dir": str(tmp_path)})
+
+    assert result["failed"] and f"cannot read the spool {tmp_path}" in result["msg"]
