@@ -10,8 +10,14 @@ import pytest
 
 
 def call_module(name: str, args: dict, check_mode: bool = False) -> dict:
-    """Run module `name`'s real main() with `args`; what it returned to Ansible."""
+    """Run module `name`'s real main() with `args`; what it returned to Ansible.
+    Each call starts with no warnings or deprecations: a module's process
+    keeps them in globals that only its exit would clear."""
+    from ansible.module_utils.common import warnings
     from ansible.module_utils.testing import patch_module_args
+
+    warnings._global_warnings.clear()  # pylint: disable=protected-access
+    warnings._global_deprecations.clear()  # pylint: disable=protected-access
 
     module = __import__(f"ansible_collections.phoenix.deploy.plugins.modules.{name}", fromlist=["main"])
     out = io.StringIO()
