@@ -95,14 +95,24 @@ def release(conn, token: str | None) -> dict[str, Any] | None:
     LockHeld when another holds it); with None, whoever holds it (breaking).
     Returns the document removed, or None when the lock was free."""
     with conn, conn.cursor() as cur:
-        cur.execute("SELECT document FROM phoenix_lock WHERE name = %s FOR UPDATE", (LOCK_NAME,))
-        row = cur.fetchone()
-        if row is None:
-            return None
-        if token is not None and row[0].get("token") != token:
-            raise LockHeld(row[0])
-        cur.execute("DELETE FROM phoenix_lock WHERE name = %s", (LOCK_NAME,))
-    return row[0]
+        removed, other = _remove_lock(cur, token)
+    if other is not None:
+        raise LockHeld(other)
+    return removed
+
+
+def _remove_lock(cur, token: str | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """In the caller's transaction: delete the lock if `token` took it (or,
+    with None, whoever took it). Returns the document removed, and the
+    document of another holder, whose lock is left alone."""
+    cur.execute("SELECT document FROM phoenix_lock WHERE name = %s FOR UPDATE", (LOCK_NAME,))
+    row = cur.fetchone()
+    if row is None:
+        return None, None
+    if token is not None and row[0].get("token") != token:
+        return None, row[0]
+    cur.execute("DELETE FROM phoenix_lock WHERE name = %s", (LOCK_NAME,))
+    return row[0], None
 
 
 def describe(holder: dict[str, Any]) -> str:
@@ -142,13 +152,8 @@ def append_and_release(conn, entry: dict[str, Any], token: str) -> tuple[dict[st
     holder when the lock is not this token's (it is left alone)."""
     with conn, conn.cursor() as cur:
         written = _insert(cur, entry)
-        cur.execute("SELECT document FROM phoenix_lock WHERE name = %s FOR UPDATE", (LOCK_NAME,))
-        row = cur.fetchone()
-        if row is not None and row[0].get("token") != token:
-            return written, False, row[0]
-        if row is not None:
-            cur.execute("DELETE FROM phoenix_lock WHERE name = %s", (LOCK_NAME,))
-    return written, row is not None, None
+        removed, other = _remove_lock(cur, token)
+    return written, removed is not None, other
 
 
 def archive(conn, wait: float) -> bool | None:

@@ -121,6 +121,8 @@ def read_spool(folder: str) -> list[dict]:
         path = os.path.join(folder, name)
         with open(path) as handle:
             document = json.load(handle)
+        if not isinstance(document, dict):
+            raise ValueError(f"{path} is not a spooled run (an object with an entry and a token)")
         spooled.append({"path": path, "entry": document.get("entry", {}), "token": document.get("token", "")})
     return spooled
 
