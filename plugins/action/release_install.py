@@ -12,7 +12,7 @@ import os
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-MARKER = ".complete"
+from ansible_collections.phoenix.deploy.plugins.module_utils.releases import MARKER
 
 
 class ActionModule(ActionBase):

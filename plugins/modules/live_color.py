@@ -91,22 +91,17 @@ maintenance:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.phoenix.deploy.plugins.module_utils.files import write_atomically
 from ansible_collections.phoenix.deploy.plugins.module_utils.haproxy import KEY, HAProxyError, command, live_state, read_live, servers_down
 
 
 def persist(map_file: str, color: str) -> None:
     """Write the map file atomically, keeping its mode."""
-    directory = os.path.dirname(map_file)
     mode = os.stat(map_file).st_mode & 0o777 if os.path.exists(map_file) else 0o644
-    fd, path = tempfile.mkstemp(dir=directory, prefix=".live-color.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"{KEY} {color}\n")
-    os.chmod(path, mode)
-    os.replace(path, map_file)
+    write_atomically(map_file, f"{KEY} {color}\n", mode)
 
 
 def main() -> None:

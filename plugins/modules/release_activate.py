@@ -146,11 +146,11 @@ import json
 import os
 import pwd
 import shutil
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-MARKER = ".complete"
+from ansible_collections.phoenix.deploy.plugins.module_utils.files import write_atomically
+from ansible_collections.phoenix.deploy.plugins.module_utils.releases import MARKER, complete
 
 
 class Refused(Exception):
@@ -191,21 +191,6 @@ def differs(spec: dict, before: str | None, uid: int, gid: int, mode: int) -> bo
     return (info.st_uid, info.st_gid, info.st_mode & 0o7777) != (uid, gid, mode)
 
 
-def write(path: str, content: str, uid: int, gid: int, mode: int) -> None:
-    """The file in full or not at all: a temporary file beside it, renamed over it."""
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{os.path.basename(path)}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chown(temporary, uid, gid)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def link_target(link: str) -> str | None:
     if not os.path.lexists(link):
         return None
@@ -237,8 +222,7 @@ def activate(module: AnsibleModule) -> dict:
     root, release = p["root"].rstrip("/"), p["release"]
     releases_dir, link = os.path.join(root, "releases"), os.path.join(root, "current")
     target = os.path.join(releases_dir, release)
-    marker = read_text(os.path.join(target, MARKER))
-    if (marker or "").strip() != release and not module.check_mode:
+    if not complete(target, release) and not module.check_mode:
         raise Refused(f"{release} is not installed in {target} (no {MARKER} naming it); install it first")
     if p["keep"] < 1:
         raise Refused(f"keep must be at least 1, got {p['keep']}")
@@ -268,7 +252,7 @@ def activate(module: AnsibleModule) -> dict:
             diff.append({"before_header": spec["path"], "after_header": spec["path"],
                          "before": before or "", "after": spec["content"]})
         if not module.check_mode:
-            write(spec["path"], spec["content"], uid, gid, mode)
+            write_atomically(spec["path"], spec["content"], mode, (uid, gid))
     if switched and not module.check_mode:
         switch(link, target)
 
@@ -286,7 +270,7 @@ def activate(module: AnsibleModule) -> dict:
         recorded = text != recorded_before
         if recorded and not module.check_mode:
             os.makedirs(os.path.dirname(p["record_path"]), mode=0o755, exist_ok=True)
-            write(p["record_path"], text, 0, 0, 0o644)
+            write_atomically(p["record_path"], text, 0o644, (0, 0))
 
     written = [plan[0]["path"] for plan in plans]
     result = {"changed": bool(written or switched or removed or recorded), "switched": switched, "previous": previous,

@@ -91,20 +91,11 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.phoenix.deploy.plugins.module_utils.archives import extract, sha256_file
-
-MARKER = ".complete"
+from ansible_collections.phoenix.deploy.plugins.module_utils.releases import MARKER, complete
 
 
 class StepFailed(Exception):
     pass
-
-
-def complete(dest: str, release: str) -> bool:
-    try:
-        with open(os.path.join(dest, MARKER)) as handle:
-            return handle.read().strip() == release
-    except OSError:
-        return False
 
 
 def unpack(src: str, dest: str, gid: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.phoenix.deploy.plugins.module_utils.addresses import default_interface, interface_address
+from ansible_collections.phoenix.deploy.plugins.module_utils.files import write_atomically
 from ansible_collections.phoenix.deploy.plugins.module_utils.migrations import split_statements
 from ansible_collections.phoenix.deploy.plugins.module_utils.releases import at_least, release_key
 from ansible_collections.phoenix.deploy.plugins.module_utils.stats import mann_whitney_greater, percentile, summarize
@@ -96,3 +97,12 @@ def test_a_route_that_is_down_or_not_the_default_names_no_interface(tmp_path):
 def test_an_interface_gives_its_ipv4_address_and_a_missing_one_none():
     assert interface_address("lo") == "127.0.0.1"
     assert interface_address("phoenix-none0") == ""
+
+
+def test_a_failed_atomic_write_leaves_the_file_as_it_was(tmp_path):
+    path = tmp_path / "live-color.map"
+    write_atomically(str(path), "live blue\n", 0o640)
+    assert path.read_text() == "live blue\n" and oct(path.stat().st_mode & 0o777) == "0o640"
+    with pytest.raises(TypeError):
+        write_atomically(str(path), b"not text", 0o644)  # fails mid-write
+    assert path.read_text() == "live blue\n" and sorted(p.name for p in tmp_path.iterdir()) == ["live-color.map"]
