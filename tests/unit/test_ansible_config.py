@@ -5,6 +5,8 @@ this checks that it does."""
 from __future__ import annotations
 
 import configparser
+import json
+import subprocess
 
 import yaml
 
@@ -34,3 +36,30 @@ def test_molecule_sets_what_it_sets_as_ansible_cfg_does():
 def test_molecule_pipelines_as_ansible_cfg_does():
     assert molecule_ansible()["env"]["ANSIBLE_PIPELINING"] == "True"
     assert checkout_config().getboolean("connection", "pipelining")
+
+
+def ansible_reads() -> set[str]:
+    """Every environment variable Ansible itself reads, and those of the
+    stdout callback every run uses (ansible.builtin.default)."""
+    from ansible import constants
+
+    names = {env["name"] for setting in constants.config.get_configuration_definitions().values()
+             for env in setting.get("env", [])}
+    doc = subprocess.run(["ansible-doc", "--json", "-t", "callback", "ansible.builtin.default"],
+                         capture_output=True, text=True, check=True).stdout
+    options = json.loads(doc)["ansible.builtin.default"]["doc"]["options"]
+    return names | {env["name"] for option in options.values() for env in option.get("env", [])}
+
+
+def test_molecule_gives_ansible_only_settings_it_reads():
+    """A misspelt name is silently ignored: ANSIBLE_INTERPRETER_PYTHON (for
+    ANSIBLE_PYTHON_INTERPRETER) once left every host's Python to discovery."""
+    reads = ansible_reads()
+    assert "ANSIBLE_PYTHON_INTERPRETER" in reads
+    unread = sorted(name for name in molecule_ansible()["env"] if name.startswith("ANSIBLE_") and name not in reads)
+    assert not unread, f"molecule/config.yml sets {', '.join(unread)}, which Ansible does not read"
+
+
+def test_hosts_python_is_named_not_discovered():
+    assert checkout_config().get("defaults", "interpreter_python") == "/usr/bin/python3"
+    assert molecule_ansible()["cfg"]["defaults"]["interpreter_python"] == "/usr/bin/python3"
