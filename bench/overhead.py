@@ -31,41 +31,17 @@ sys.path.insert(0, str(ROOT))
 
 import ansible_mitogen.plugins.strategy as mitogen_strategies  # noqa: E402
 
-from tests.support.pipeline import bench_settings, bench_timed  # noqa: E402
+from tests.support.pipeline import SMALL_TASK_MODULES, bench_settings, bench_small_tasks  # noqa: E402
 
 NETWORK = "phoenix-overhead"
 DOCKER = "community.docker.docker"
 HOST = "overhead1"
-
-HEAD = """---
-- name: Small tasks
-  hosts: all
-  gather_facts: false
-  tasks:
-"""
-TASK = """    - name: Task {number}
-      ansible.builtin.{module}
-"""
-MODULES = {
-    "command": "command: /bin/true",
-    "stat": "stat:\n        path: /etc/hostname",
-    "file": "file:\n        path: /tmp/overhead\n        state: touch\n        modification_time: preserve\n"
-            "        access_time: preserve",
-}
 
 
 def local_hosts(inventory: Path, state: str) -> None:
     subprocess.run(["ansible-playbook", "-i", str(inventory), str(ROOT / "playbooks" / "local_hosts.yml"),
                     "-e", f"local_hosts_state={state}", "-e", f"local_hosts_network={NETWORK}"],
                    check=True, stdout=subprocess.DEVNULL)
-
-
-def timed(inventory: Path, module: str, count: int, env: dict) -> tuple[float, float]:
-    """Wall seconds and controller CPU seconds of one run of a play of
-    `count` tasks of `module`."""
-    play = inventory.parent / f"{module}-{count}.yml"
-    play.write_text(HEAD + "".join(TASK.format(number=n, module=MODULES[module]) for n in range(count)))
-    return bench_timed(["ansible-playbook", "-i", str(inventory), str(play)], env)
 
 
 def main() -> None:
@@ -89,11 +65,11 @@ def main() -> None:
         try:
             print(f"{'connection':40} {'module':8} {'ms/task p50':>11} {'1 task s':>8} "
                   f"{options.tasks:>3} tasks s {'CPU s':>6}")
-            for module in MODULES:
+            for module in SMALL_TASK_MODULES:
                 for label, extra in rows:
                     env = {**os.environ, **extra}
-                    one = [timed(inventory, module, 1, env) for _ in range(options.runs)]
-                    many = [timed(inventory, module, options.tasks, env) for _ in range(options.runs)]
+                    one = [bench_small_tasks(inventory, module, 1, env) for _ in range(options.runs)]
+                    many = [bench_small_tasks(inventory, module, options.tasks, env) for _ in range(options.runs)]
                     one_wall = statistics.median(w for w, _ in one)
                     many_wall = statistics.median(w for w, _ in many)
                     per_task = (many_wall - one_wall) / (options.tasks - 1) * 1000

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import resource
+import statistics
 import subprocess
 import time
 import urllib.error
@@ -31,13 +32,17 @@ CANARY_TEST_SETTINGS = ["-e", "deploy_canary_window=6", "-e", "deploy_canary_min
 
 
 class Environment:
-    def __init__(self, inventory: Path, artifacts: Path, settings: list[str] | None = None):
+    def __init__(self, inventory: Path, artifacts: Path, settings: list[str] | None = None,
+                 containers: dict[str, str] | None = None):
+        """containers: each host's container, where the inventory reaches
+        the hosts by another way than docker exec (their ansible_host)."""
         self.inventory, self.artifacts = Path(inventory), Path(artifacts)
         self.settings = ["-e", f"deploy_artifact_dir={self.artifacts}", *(settings or [])]
         out = subprocess.run(["ansible-inventory", "-i", str(self.inventory), "--list"],
                              capture_output=True, text=True, check=True)
         listing = json.loads(out.stdout)
-        self.containers = {host: v["ansible_host"] for host, v in listing["_meta"]["hostvars"].items()}
+        self.containers = {host: (containers or {}).get(host, v["ansible_host"])
+                           for host, v in listing["_meta"]["hostvars"].items()}
         self.groups = {name: group.get("hosts", []) for name, group in listing.items() if name != "_meta"}
 
     @property
@@ -234,3 +239,30 @@ def bench_timed(command: list[str], env: dict) -> tuple[float, float]:
     if run.returncode != 0:
         raise SystemExit(run.stdout[-3000:] + run.stderr[-2000:])
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+SMALL_TASK_MODULES = {
+    "command": "command: /bin/true",
+    "stat": "stat:\n        path: /etc/hostname",
+    "file": "file:\n        path: /tmp/overhead\n        state: touch\n        modification_time: preserve\n"
+            "        access_time: preserve",
+}
+
+
+def bench_small_tasks(inventory: Path, module: str, count: int, env: dict, limit: str = "all") -> tuple[float, float]:
+    """Wall seconds and controller CPU seconds of one play of `count` small
+    tasks of `module` (SMALL_TASK_MODULES), each its own task, on the
+    inventory's `limit` hosts: what the tasks cost beyond their work."""
+    play = inventory.parent / f"small-{module}-{count}.yml"
+    tasks = "".join(f"    - name: Task {number}\n      ansible.builtin.{SMALL_TASK_MODULES[module]}\n"
+                    for number in range(count))
+    play.write_text(f"---\n- name: Small tasks\n  hosts: all\n  gather_facts: false\n  tasks:\n{tasks}")
+    return bench_timed(["ansible-playbook", "-i", str(inventory), "--limit", limit, str(play)], env)
+
+
+def bench_per_task_ms(inventory: Path, module: str, count: int, runs: int, env: dict, limit: str = "all") -> float:
+    """The median cost of one more task, in ms: (p50 wall of `count` tasks -
+    p50 wall of one) / (count - 1), over `runs` runs of each."""
+    one = statistics.median(bench_small_tasks(inventory, module, 1, env, limit)[0] for _ in range(runs))
+    many = statistics.median(bench_small_tasks(inventory, module, count, env, limit)[0] for _ in range(runs))
+    return (many - one) / (count - 1) * 1000
