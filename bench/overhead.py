@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import ansible_mitogen.plugins.strategy as mitogen_strategies  # noqa: E402
 
-from tests.support.pipeline import SMALL_TASK_MODULES, bench_settings, bench_small_tasks  # noqa: E402
+from tests.support.pipeline import SMALL_TASK_MODULES, bench_per_task, bench_settings  # noqa: E402
 
 NETWORK = "phoenix-overhead"
 DOCKER = "community.docker.docker"
@@ -68,12 +67,8 @@ def main() -> None:
             for module in SMALL_TASK_MODULES:
                 for label, extra in rows:
                     env = {**os.environ, **extra}
-                    one = [bench_small_tasks(inventory, module, 1, env) for _ in range(options.runs)]
-                    many = [bench_small_tasks(inventory, module, options.tasks, env) for _ in range(options.runs)]
-                    one_wall = statistics.median(w for w, _ in one)
-                    many_wall = statistics.median(w for w, _ in many)
-                    per_task = (many_wall - one_wall) / (options.tasks - 1) * 1000
-                    cpu = statistics.median(c for _, c in many)
+                    per_task, one_wall, many_wall, cpu = bench_per_task(inventory, module, options.tasks,
+                                                                        options.runs, env)
                     print(f"{label:40} {module:8} {per_task:11.0f} {one_wall:8.2f} {many_wall:11.2f} {cpu:6.2f}",
                           flush=True)
         finally:

@@ -260,9 +260,15 @@ def bench_small_tasks(inventory: Path, module: str, count: int, env: dict, limit
     return bench_timed(["ansible-playbook", "-i", str(inventory), "--limit", limit, str(play)], env)
 
 
-def bench_per_task_ms(inventory: Path, module: str, count: int, runs: int, env: dict, limit: str = "all") -> float:
-    """The median cost of one more task, in ms: (p50 wall of `count` tasks -
-    p50 wall of one) / (count - 1), over `runs` runs of each."""
-    one = statistics.median(bench_small_tasks(inventory, module, 1, env, limit)[0] for _ in range(runs))
-    many = statistics.median(bench_small_tasks(inventory, module, count, env, limit)[0] for _ in range(runs))
-    return (many - one) / (count - 1) * 1000
+def bench_per_task(inventory: Path, module: str, count: int, runs: int, env: dict,
+                   limit: str = "all") -> tuple[float, float, float, float]:
+    """The cost of one more task: (ms per task, p50 wall s of one task, p50
+    wall s of `count` tasks, p50 controller CPU s of `count` tasks), over
+    `runs` runs of each play; ms per task = (p50 of `count` - p50 of one) /
+    (count - 1)."""
+    one = [bench_small_tasks(inventory, module, 1, env, limit) for _ in range(runs)]
+    many = [bench_small_tasks(inventory, module, count, env, limit) for _ in range(runs)]
+    one_wall = statistics.median(wall for wall, _ in one)
+    many_wall = statistics.median(wall for wall, _ in many)
+    return ((many_wall - one_wall) / (count - 1) * 1000, one_wall, many_wall,
+            statistics.median(cpu for _, cpu in many))
