@@ -11,7 +11,10 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 
 # Every molecule scenario, in the order the suite runs them: each role's, then
 # the multi-host ones in molecule/ at the top.
-ROLE_SCENARIOS := roles/base roles/postgresql roles/pgbackrest roles/haproxy roles/app
+# The base and postgresql roles have no scenario of their own: the app role's
+# converges them (the stack an app host stands on), and pgbackrest's
+# converges PostgreSQL again with WAL archiving.
+ROLE_SCENARIOS := roles/app roles/pgbackrest roles/haproxy
 SITE_SCENARIOS := pipeline hosts
 MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
 TEST_STAGES := lint sanity unit $(MOLECULE_STAGES) vagrant

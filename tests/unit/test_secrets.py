@@ -16,7 +16,6 @@ NO_PASSWORD = {"*", "!", "!!"}
 # Plaintext secrets that are meant to be public, and why.
 ALLOWED = {
     "inventories/dev.vault-password": "the dev vault's password, documented for local use",
-    "roles/postgresql/molecule/default/molecule.yml": "a throwaway password of a test container",
     "roles/app/molecule/default/molecule.yml": "a throwaway password of a test container",
     "roles/pgbackrest/molecule/default/molecule.yml": "a throwaway password of a test container",
     "molecule/pipeline/molecule.yml": "a throwaway password of test containers",
