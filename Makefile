@@ -18,14 +18,13 @@ ROLE_SCENARIOS := roles/app roles/pgbackrest roles/haproxy
 SITE_SCENARIOS := pipeline hosts
 MOLECULE_STAGES := $(addprefix molecule/,$(ROLE_SCENARIOS) $(SITE_SCENARIOS))
 TEST_STAGES := lint sanity unit $(MOLECULE_STAGES) vagrant
-# make test runs four lanes side by side, each stage of a lane in order: the
-# two parts of the pipeline's story (mostly waiting on canary windows,
-# health checks and hosts that boot), each on an environment of its own; the
-# unit tests (mostly waiting on real services' timeouts); and every other
-# stage, vagrant last. The machine's cores are busy all along, so the lanes
-# are cut to end together. Each molecule scenario names its own containers
-# and network.
-BESIDE_LANES := unit molecule/pipeline molecule/hosts
+# make test runs three lanes side by side, each stage of a lane in order:
+# the two parts of the pipeline's story (mostly waiting on canary windows,
+# health checks and hosts that boot), each on an environment of its own, the
+# first followed by vagrant; and every other stage. The machine's cores are
+# busy all along, so the lanes are cut to end together. Each molecule
+# scenario names its own containers and network.
+BESIDE_LANES := molecule/pipeline+vagrant molecule/hosts
 BESIDE_STAGES := $(subst +, ,$(BESIDE_LANES))
 # molecule/hosts is molecule/pipeline's environment: its molecule.yml says
 # only what differs, over the pipeline's.

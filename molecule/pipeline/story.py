@@ -185,36 +185,20 @@ def version(url: str) -> str:
         return json.load(answer)["version"]
 
 
-def under_writes(chapter, load: Load, url: str) -> None:
-    """Run chapter(load, writes, url) while writes add items the whole time;
-    then no acknowledged write may be missing from the database."""
+def phoenix(load: Load, url: str) -> None:
+    """Hosts rebuilt from nothing, while writes add items the whole time: an
+    app host of the live color with no failed request (after a rebuild of it
+    that lost the new host stopped the line); the database host,
+    losing no acknowledged write and no ledger entry; the load balancer while
+    the live color is not haproxy_initial_color. Then the restore drill,
+    which a corrupted file in the repository must fail."""
     with Load(url, rate=WRITE_RATE, max_seconds=LOAD_SECONDS, writes=True) as writes:
-        chapter(load, writes, url)
+        phoenix_under_writes(load, writes, url)
     acknowledged = writes.acknowledged()
     lost = sorted(set(acknowledged) - set(items_in_database()))
     ROWS.append((f"  writes: {len(acknowledged)} acknowledged, lost", str(len(lost)), 0.0, len(writes.samples),
                  len(Load.failed(writes.samples))))
     expect(not lost, f"{len(lost)} acknowledged writes are gone: {lost[:10]}")
-
-
-def phoenix(load: Load, url: str) -> None:
-    """Hosts rebuilt from nothing, while writes add items the whole time: an
-    app host of the live color with no failed request (after a rebuild of it
-    that lost the new host stopped the line); the database host,
-    losing no acknowledged write and no ledger entry. (The load balancer's
-    rebuild and the restore drill are in the pipeline's part:
-    load_balancer_and_drill.)"""
-    under_writes(phoenix_under_writes, load, url)
-
-
-def load_balancer_and_drill(load: Load, url: str) -> None:
-    """The load balancer rebuilt from nothing while the live color is not
-    haproxy_initial_color, and writes add items the whole time: the new one
-    serves the live color the ledger records. Then the restore drill, which
-    a corrupted file in the repository must fail. In the pipeline's part,
-    once the replay of v1.0.0 has made green live, so that the hosts' part
-    is not the suite's longest lane."""
-    under_writes(load_balancer_under_writes, load, url)
 
 
 def items_in_database() -> list[int]:
@@ -232,7 +216,7 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
         # line like any run; the rebuild below brings the host back into line.
         fault(load, url, "rebuilt app host killed before its converge", "rebuild", "kill", "green2",
               "-e", "rebuild_host=green2", playbook_name="rebuild.yml", step_name="converge", serving=before["green1"])
-    for host in ("green2", "db1"):
+    for host in ("green2", "db1", "lb1"):
         ENV.mark_old(host)
     start = time.monotonic()
     step(load, "rebuild green2 (app, live color)", "rebuild.yml", "-e", "rebuild_host=green2",
@@ -260,12 +244,6 @@ def phoenix_under_writes(load: Load, writes: Load, url: str) -> None:
     status = playbook("status.yml")
     expect(f"#{entries[-1]['id']} " in status.stdout, "status does not show the ledger entries from before the rebuild", status)
 
-
-def load_balancer_under_writes(load: Load, writes: Load, url: str) -> None:
-    before = running()
-    expect(before["live"] == "green", f"the load balancer's rebuild wants green live, not the initial blue: {before}")
-    ENV.mark_old("lb1")
-    time.sleep(2)
     step(load, "rebuild lb1 (green live, blue the initial)", "rebuild.yml", "-e", "rebuild_host=lb1", says="lb1 (lb) was rebuilt",
          allowed_failures=1.0)
     expect(ENV.is_new("lb1"), "lb1 is the old host, not one rebuilt from nothing")
@@ -539,18 +517,17 @@ def green_live(load: Load, url: str) -> None:
 
 # The story in two parts, each on an environment of its own so that they run
 # side by side: `story.py pipeline` (molecule/pipeline) ships, judges, rolls
-# back, rebuilds the load balancer and drills a restore, refuses, contracts
-# and flags; `story.py hosts` (molecule/hosts) rebuilds the other hosts from
-# nothing and loses hosts mid-run. Each starts from the first release.
-# STORY_PHOENIX=0 leaves out the rebuilds and the restore drill (phoenix,
-# load_balancer_and_drill) and STORY_FAULTS=0 the fault cases (faults), for a
-# quicker run while working on another chapter; STORY_FAULT_CASES (chosen)
-# runs only some of the fault cases.
-PHOENIX = os.environ.get("STORY_PHOENIX", "1") == "1"
+# back, refuses, contracts and flags; `story.py hosts` (molecule/hosts)
+# rebuilds hosts from nothing and loses them mid-run. Each starts from the
+# first release. STORY_PHOENIX=0 leaves out the
+# rebuilds and the restore drill (phoenix) and STORY_FAULTS=0 the fault
+# cases (faults), for a quicker run while working on another chapter;
+# STORY_FAULT_CASES (chosen) runs only some of the fault cases.
+HOSTS = [*([phoenix] if os.environ.get("STORY_PHOENIX", "1") == "1" else []),
+         *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else [])]
 PARTS = {
-    "pipeline": [refusals, canaries, bluegreen_and_rollbacks, *([load_balancer_and_drill] if PHOENIX else []), contract,
-                 flags_and_status],
-    "hosts": [green_live, *([phoenix] if PHOENIX else []), *([faults] if os.environ.get("STORY_FAULTS", "1") == "1" else [])],
+    "pipeline": [refusals, canaries, bluegreen_and_rollbacks, contract, flags_and_status],
+    "hosts": [green_live, *HOSTS],
 }
 
 
