@@ -75,7 +75,9 @@ def test_the_live_color_is_written_down_for_reloads(host, lb):
     assert host.file(lb["map_file"]).content_string.split() == ["live", live_color(host, lb)]
 
 
-def test_a_reload_saves_runtime_state_first(host):
+def test_a_reload_goes_through_the_script_that_keeps_runtime_state(host):
     unit = host.check_output("systemctl cat haproxy")
     reload_steps = [line for line in unit.splitlines() if line.startswith("ExecReload=") and line != "ExecReload="]
-    assert reload_steps[-2:] == ["ExecReload=/usr/local/sbin/phoenix-haproxy-save-state", "ExecReload=/bin/kill -USR2 $MAINPID"]
+    assert reload_steps[-1] == "ExecReload=/usr/local/sbin/phoenix-haproxy-reload $MAINPID"
+    assert host.file("/usr/local/sbin/phoenix-haproxy-reload").mode == 0o755
+    assert not host.file("/usr/local/sbin/phoenix-haproxy-save-state").exists
