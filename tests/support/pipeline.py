@@ -26,9 +26,10 @@ from tests.support import ROOT
 
 STATE_DATABASE = "phoenix"
 # Short canary windows and small minimums for a test's or a bench's modest
-# traffic (the pipeline story, bench/profile.py).
+# traffic (the pipeline story, bench/profile.py), and a shorter wait for a
+# host that cannot pass its health check (the sample app starts in seconds).
 CANARY_TEST_SETTINGS = ["-e", "deploy_canary_window=6", "-e", "deploy_canary_min_requests=5",
-                        "-e", '{"deploy_canary_steps": [10, 25, 50]}']
+                        "-e", '{"deploy_canary_steps": [10, 25, 50]}', "-e", "deploy_health_deadline=30"]
 
 
 class Environment:
