@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -103,6 +104,19 @@ def refusals(load: Load, url: str) -> None:
     finally:
         ENV.docker("unpause", "green2")
     expect(ledger()[-1]["outcome"] == "refused", "unreachable host: not in the ledger")
+
+    # Over SSH, as staging and production reach their hosts, a host that is
+    # gone is unreachable to Ansible, where a docker exec fails or hangs:
+    # green2 reached by SSH at a port of 127.0.0.1 where nothing listens.
+    gone = EPHEMERAL / "green2-gone-over-ssh.yml"
+    gone.write_text("all:\n  hosts:\n    green2:\n      ansible_connection: ssh\n"
+                    "      ansible_host: 127.0.0.1\n      ansible_port: 1\n")
+    step(load, "refuse a host SSH cannot reach", "deploy.yml", "-i", str(gone), "-e", "release=v1.2.0", ok=False,
+         says="cannot reach green2")
+    expect(ledger()[-1]["outcome"] == "refused", "a host SSH cannot reach: not in the ledger")
+    status = playbook("status.yml", "-i", str(gone), env=ONE_LINE)
+    expect(re.search(r"green2 [^\[\"]*\[out of service: not answering\]", status.stdout) is not None,
+           "status does not show green2, which SSH cannot reach, as not answering", status)
     expect(running() == before, f"a refusal changed a host: {before} -> {running()}")
 
 
